@@ -1,0 +1,1 @@
+"""gitopsgen: compile one services.toml into a whole GitOps repository."""

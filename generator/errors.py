@@ -1,0 +1,53 @@
+"""Problems found in the user's input, with their locations, and the exceptions that carry them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from attrs import frozen
+
+KeyPath = tuple[str | int, ...]
+
+
+def format_path(path: KeyPath) -> str:
+    """`('services', 'api', 'canary', 'steps', 0, 'weight')` -> `services.api.canary.steps[0].weight`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out:
+            out += f".{part}"
+        else:
+            out = part
+    return out
+
+
+@frozen(kw_only=True)
+class Problem:
+    """One finding: where it is and what is wrong."""
+
+    file: str
+    line: int
+    col: int
+    path: KeyPath
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        key = format_path(self.path)
+        return f"{where}: {key}: {self.message}" if key else f"{where}: {self.message}"
+
+
+class InputError(Exception):
+    """Bad input: every problem found, reported together; exit code 2."""
+
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ` (did you mean 'x'?)` suffix when a close candidate exists, else ''."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,154 @@
+"""Kustomize bases and per-environment overlays under apps/<service>/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.resolve import Model, Placement, ResolvedResources, ResolvedService
+from generator.templating import render as render_template
+
+WORKLOAD_API = {"Deployment": "apps/v1", "Rollout": "argoproj.io/v1alpha1"}
+CONTAINER = "/spec/template/spec/containers/0"
+
+
+def render(model: Model) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for service in model.services:
+        files.update(render_base(service))
+        for placement in service.placements:
+            files.update(render_overlay(service, placement))
+    return files
+
+
+def config_name(service: ResolvedService) -> str:
+    return f"{service.name}-config"
+
+
+def resources_dict(resources: ResolvedResources) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if resources.requests:
+        out["requests"] = resources.requests
+    if resources.limits:
+        out["limits"] = resources.limits
+    return out
+
+
+def base_objects(service: ResolvedService) -> dict[str, str]:
+    """The base's object files, file name -> text."""
+    context = {
+        "s": service,
+        "config_name": config_name(service),
+        "resources": resources_dict(service.resources),
+        "workload_api": WORKLOAD_API[service.workload_kind],
+        "name": service.name,
+    }
+    objects = {
+        "deployment.yaml": render_template("kustomize/deployment.yaml", **context),
+        "serviceaccount.yaml": render_template("kustomize/serviceaccount.yaml", **context),
+        "pdb.yaml": render_template("kustomize/pdb.yaml", **context),
+        "networkpolicy.yaml": render_template("kustomize/networkpolicy.yaml", **context),
+    }
+    if service.port:
+        objects["service.yaml"] = render_template("kustomize/service.yaml", **context)
+    if service.hpa:
+        objects["hpa.yaml"] = render_template("kustomize/hpa.yaml", **context)
+    return objects
+
+
+def render_base(service: ResolvedService) -> dict[str, str]:
+    objects = base_objects(service)
+    kustomization = render_template(
+        "kustomize/base-kustomization.yaml", s=service, resources=sorted(objects)
+    )
+    base = f"apps/{service.name}/base"
+    files = {f"{base}/{name}": text for name, text in objects.items()}
+    files[f"{base}/kustomization.yaml"] = kustomization
+    return files
+
+
+def workload_ops(service: ResolvedService, placement: Placement) -> list[dict[str, Any]]:
+    """JSON patch operations for the workload: kind-agnostic, so they work on a Rollout too."""
+    ops: list[dict[str, Any]] = []
+    if placement.hpa is None:
+        ops.append({"op": "add", "path": "/spec/replicas", "value": placement.replicas})
+    ops.append(
+        {
+            "op": "add",
+            "path": f"{CONTAINER}/resources",
+            "value": resources_dict(placement.resources),
+        }
+    )
+    if placement.env_vars:
+        env = [{"name": k, "value": v} for k, v in placement.env_vars]
+        ops.append({"op": "add", "path": f"{CONTAINER}/env", "value": env})
+    if placement.tolerations:
+        ops.append(
+            {
+                "op": "add",
+                "path": "/spec/template/spec/tolerations",
+                "value": [toleration_dict(t) for t in placement.tolerations],
+            }
+        )
+    return ops
+
+
+def toleration_dict(toleration: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if toleration.key is not None:
+        out["key"] = toleration.key
+    out["operator"] = toleration.operator
+    if toleration.value is not None:
+        out["value"] = toleration.value
+    if toleration.effect is not None:
+        out["effect"] = toleration.effect
+    if toleration.toleration_seconds is not None:
+        out["tolerationSeconds"] = toleration.toleration_seconds
+    return out
+
+
+def hpa_ops(placement: Placement) -> list[dict[str, Any]]:
+    assert placement.hpa is not None
+    return [
+        {"op": "replace", "path": "/spec/minReplicas", "value": placement.hpa.min},
+        {"op": "replace", "path": "/spec/maxReplicas", "value": placement.hpa.max},
+        {
+            "op": "replace",
+            "path": "/spec/metrics/0/resource/target/averageUtilization",
+            "value": placement.hpa.cpu_utilization,
+        },
+    ]
+
+
+def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, str]:
+    overlay = f"apps/{service.name}/overlays/{placement.env}"
+    kind = service.workload_kind
+    group, _, version = WORKLOAD_API[kind].rpartition("/")
+    patch_files = {
+        "patches/workload.yaml": (
+            workload_ops(service, placement),
+            {"group": group, "version": version, "kind": kind, "name": service.name},
+        )
+    }
+    if placement.hpa is not None:
+        patch_files["patches/hpa.yaml"] = (
+            hpa_ops(placement),
+            {
+                "group": "autoscaling",
+                "version": "v2",
+                "kind": "HorizontalPodAutoscaler",
+                "name": service.name,
+            },
+        )
+    files = {
+        f"{overlay}/{path}": render_template("kustomize/json-patch.yaml", ops=ops)
+        for path, (ops, _) in patch_files.items()
+    }
+    files[f"{overlay}/kustomization.yaml"] = render_template(
+        "kustomize/overlay-kustomization.yaml",
+        s=service,
+        p=placement,
+        config_name=config_name(service),
+        literals=[f"{k}={v}" for k, v in placement.config],
+        patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],
+    )
+    return files

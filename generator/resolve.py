@@ -1,0 +1,299 @@
+"""Resolve: layer built-in defaults, environment defaults, the service and its per-env table.
+
+The result is what every renderer reads: no renderer applies a default of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from attrs import frozen
+
+from generator.model import (
+    Analysis,
+    Canary,
+    Environment,
+    Hpa,
+    Pdb,
+    Resources,
+    Service,
+    ServiceEnv,
+    Spec,
+    SyncWindow,
+    Toleration,
+)
+
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_LIMITS = {"cpu": "500m", "memory": "256Mi"}
+DEFAULT_CPU_UTILIZATION = 80
+FIRST_ENV_RETRY = (3, "5s")  # the first environment in promotion order retries fast and briefly
+LATER_ENV_RETRY = (5, "10s")
+
+T = TypeVar("T")
+
+
+@frozen(kw_only=True)
+class ResolvedRetry:
+    limit: int
+    backoff: str
+    factor: int
+    max_duration: str
+
+
+@frozen(kw_only=True)
+class ResolvedEnv:
+    name: str
+    cluster: str
+    auto_sync: bool
+    create_namespace: bool
+    promote_from: str | None
+    approvers: tuple[str, ...]
+    required_approvals: int
+    sync_roles: tuple[str, ...] | None
+    sync_windows: tuple[SyncWindow, ...]
+    retry: ResolvedRetry
+
+
+@frozen(kw_only=True)
+class ResolvedHpa:
+    min: int
+    max: int
+    cpu_utilization: int
+
+
+@frozen(kw_only=True)
+class ResolvedResources:
+    requests: dict[str, str]
+    limits: dict[str, str]
+
+
+@frozen(kw_only=True)
+class Placement:
+    """A service in one environment where it has a tag: one overlay, one Application."""
+
+    env: str
+    tag: str
+    replicas: int
+    hpa: ResolvedHpa | None
+    resources: ResolvedResources
+    tolerations: tuple[Toleration, ...]
+    env_vars: tuple[tuple[str, str], ...]
+    config: tuple[tuple[str, str], ...]
+
+
+@frozen(kw_only=True)
+class ResolvedService:
+    name: str
+    team: str
+    namespace: str
+    repo: str | None
+    image: str  # <registry>/<image>, without a tag
+    image_name: str  # the registry repository name alone
+    port: int
+    liveness: str
+    readiness: str
+    resources: ResolvedResources
+    hpa: ResolvedHpa | None
+    pdb: Pdb
+    canary: Canary | None
+    analysis: Analysis | None
+    test_command: str | None
+    dockerfile: str
+    placements: tuple[Placement, ...]  # in promotion order
+
+    @property
+    def workload_kind(self) -> str:
+        return "Deployment"
+
+
+@frozen(kw_only=True)
+class Model:
+    spec: Spec
+    registry: str
+    environments: tuple[ResolvedEnv, ...]  # in promotion order
+    services: tuple[ResolvedService, ...]  # sorted by name
+
+    def environment(self, name: str) -> ResolvedEnv:
+        return next(env for env in self.environments if env.name == name)
+
+
+def resolve(spec: Spec) -> Model:
+    """The layered model of a checked spec."""
+    order = promotion_order(spec.environments)
+    environments = tuple(
+        _resolve_env(name, spec.environments[name], first=i == 0) for i, name in enumerate(order)
+    )
+    registry = registry_of(spec)
+    services = tuple(
+        _resolve_service(name, spec.services[name], spec, order, registry)
+        for name in sorted(spec.services)
+    )
+    return Model(spec=spec, registry=registry, environments=environments, services=services)
+
+
+def promotion_order(environments: dict[str, Environment]) -> list[str]:
+    """Environments ordered so that each comes after the one it is promoted from.
+
+    Ties keep the order of the file. Assumes no cycle (the checks reject one).
+    """
+    placed: list[str] = []
+    remaining = list(environments)
+    while remaining:
+        ready = [
+            n
+            for n in remaining
+            if environments[n].promote_from is None
+            or environments[n].promote_from in placed
+            or environments[n].promote_from not in environments
+        ]
+        if not ready:  # a cycle: keep file order rather than loop for ever
+            ready = remaining[:1]
+        placed.append(ready[0])
+        remaining.remove(ready[0])
+    return placed
+
+
+def registry_of(spec: Spec) -> str:
+    cloud = spec.cloud
+    if cloud.registry:
+        return cloud.registry
+    if cloud.provider == "aws":
+        return f"{cloud.account}.dkr.ecr.{cloud.region}.amazonaws.com"
+    return f"{cloud.region}-docker.pkg.dev/{cloud.account}/{cloud.registry_repository}"
+
+
+def _resolve_env(name: str, env: Environment, *, first: bool) -> ResolvedEnv:
+    limit, backoff = FIRST_ENV_RETRY if first else LATER_ENV_RETRY
+    retry = env.retry
+    return ResolvedEnv(
+        name=name,
+        cluster=env.cluster,
+        auto_sync=env.auto_sync,
+        create_namespace=env.create_namespace,
+        promote_from=env.promote_from,
+        approvers=env.approvers,
+        required_approvals=env.required_approvals,
+        sync_roles=env.sync_roles,
+        sync_windows=env.sync_windows,
+        retry=ResolvedRetry(
+            limit=retry.limit if retry and retry.limit is not None else limit,
+            backoff=retry.backoff if retry and retry.backoff else backoff,
+            factor=retry.factor if retry and retry.factor is not None else 2,
+            max_duration=retry.max_duration if retry and retry.max_duration else "3m",
+        ),
+    )
+
+
+def _resolve_service(
+    name: str, service: Service, spec: Spec, order: list[str], registry: str
+) -> ResolvedService:
+    image_name = service.image or name
+    base_resources = layer_resources(None, service.resources)
+    placements = tuple(
+        _place(env, spec.environments[env], service, service.envs[env])
+        for env in order
+        if env in service.envs and service.envs[env].tag
+    )
+    return ResolvedService(
+        name=name,
+        team=service.team,
+        namespace=service.namespace or name,
+        repo=service.repo,
+        image=f"{registry}/{image_name}",
+        image_name=image_name,
+        port=service.port,
+        liveness=service.liveness,
+        readiness=service.readiness,
+        resources=base_resources,
+        hpa=merge_hpa(service.hpa, None),
+        pdb=service.pdb or Pdb(max_unavailable=1),
+        canary=service.canary,
+        analysis=service.analysis,
+        test_command=service.test_command,
+        dockerfile=service.dockerfile,
+        placements=placements,
+    )
+
+
+def _place(name: str, env: Environment, service: Service, overrides: ServiceEnv) -> Placement:
+    replicas = _first_set(overrides.replicas, service.replicas, env.replicas)
+    tolerations = _first_set(overrides.tolerations, service.tolerations, env.tolerations)
+    env_vars, config = split_env_and_config(service, overrides)
+    assert overrides.tag is not None
+    return Placement(
+        env=name,
+        tag=overrides.tag,
+        replicas=replicas,
+        hpa=merge_hpa(service.hpa, overrides.hpa),
+        resources=layer_resources(env.resources, service.resources, overrides.resources),
+        tolerations=tolerations,
+        env_vars=env_vars,
+        config=config,
+    )
+
+
+def _first_set(*values: T | None) -> T:
+    for value in values:
+        if value is not None:
+            return value
+    raise ValueError("no layer sets this value")
+
+
+def merge_hpa(service: Hpa | None, override: Hpa | None) -> ResolvedHpa | None:
+    """Key-by-key merge; an HPA exists only where the service declares one."""
+    if service is None:
+        return None
+    low = _first_set(override.min if override else None, service.min, 1)
+    high = _first_set(override.max if override else None, service.max, low)
+    cpu = _first_set(
+        override.cpu_utilization if override else None,
+        service.cpu_utilization,
+        DEFAULT_CPU_UTILIZATION,
+    )
+    return ResolvedHpa(min=low, max=high, cpu_utilization=cpu)
+
+
+def layer_resources(*layers: Resources | None) -> ResolvedResources:
+    """`requests` and `limits` each replace the layer below as a whole."""
+    requests, limits = DEFAULT_REQUESTS, DEFAULT_LIMITS
+    for layer in layers:
+        if layer is None:
+            continue
+        if layer.requests is not None:
+            requests = _side(layer.requests.cpu, layer.requests.memory)
+        if layer.limits is not None:
+            limits = _side(layer.limits.cpu, layer.limits.memory)
+    return ResolvedResources(requests=dict(requests), limits=dict(limits))
+
+
+def _side(cpu: str | None, memory: str | None) -> dict[str, str]:
+    side = {}
+    if cpu is not None:
+        side["cpu"] = cpu
+    if memory is not None:
+        side["memory"] = memory
+    return side
+
+
+def split_env_and_config(
+    service: Service, overrides: ServiceEnv
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """Plain env vars and ConfigMap entries, each name in exactly one of them.
+
+    Kubernetes lets `env` beat `envFrom`, so a name set in both would silently ignore the
+    ConfigMap. Instead the most specific layer wins: service env < service config < the
+    environment's env < the environment's config.
+    """
+    layers = (
+        ("env", service.env),
+        ("config", service.config),
+        ("env", overrides.env),
+        ("config", overrides.config),
+    )
+    winner: dict[str, tuple[str, str]] = {}
+    for kind, values in layers:
+        for key, value in values.items():
+            winner[key] = (kind, value)
+    env_vars = tuple(sorted((k, v) for k, (kind, v) in winner.items() if kind == "env"))
+    config = tuple(sorted((k, v) for k, (kind, v) in winner.items() if kind == "config"))
+    return env_vars, config

@@ -1,0 +1,33 @@
+"""Shared fixtures: the fixture specs, loaded, resolved and rendered."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from generator.load import load_text
+from generator.render import render_tree
+from generator.resolve import Model, resolve
+
+DATA = Path(__file__).parent / "data"
+SPECS = DATA / "specs"
+SPEC_NAMES = ("reference", "gcp", "minimal")
+
+
+@cache
+def model_of(name: str) -> Model:
+    path = SPECS / f"{name}.toml"
+    return resolve(load_text(path.read_text(encoding="utf-8"), str(path)).spec)
+
+
+@cache
+def tree_of(name: str) -> dict[str, str]:
+    return render_tree(model_of(name))
+
+
+@pytest.fixture(params=SPEC_NAMES)
+def spec_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
