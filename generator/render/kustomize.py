@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.render import rollouts
 from generator.resolve import Model, Placement, ResolvedResources, ResolvedService
 from generator.templating import render as render_template
 
@@ -42,8 +43,11 @@ def base_objects(service: ResolvedService) -> dict[str, str]:
         "workload_api": WORKLOAD_API[service.workload_kind],
         "name": service.name,
     }
-    objects = {
-        "deployment.yaml": render_template("kustomize/deployment.yaml", **context),
+    if service.canary is not None:
+        objects = rollouts.base_objects(service, context)
+    else:
+        objects = {"deployment.yaml": render_template("kustomize/deployment.yaml", **context)}
+    objects |= {
         "serviceaccount.yaml": render_template("kustomize/serviceaccount.yaml", **context),
         "pdb.yaml": render_template("kustomize/pdb.yaml", **context),
         "networkpolicy.yaml": render_template("kustomize/networkpolicy.yaml", **context),
@@ -57,11 +61,15 @@ def base_objects(service: ResolvedService) -> dict[str, str]:
 
 def render_base(service: ResolvedService) -> dict[str, str]:
     objects = base_objects(service)
+    support = rollouts.base_support_files(service)
     kustomization = render_template(
-        "kustomize/base-kustomization.yaml", s=service, resources=sorted(objects)
+        "kustomize/base-kustomization.yaml",
+        s=service,
+        resources=sorted(objects),
+        configurations=sorted(support),
     )
     base = f"apps/{service.name}/base"
-    files = {f"{base}/{name}": text for name, text in objects.items()}
+    files = {f"{base}/{name}": text for name, text in (objects | support).items()}
     files[f"{base}/kustomization.yaml"] = kustomization
     return files
 
@@ -139,10 +147,12 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
                 "name": service.name,
             },
         )
+    support = rollouts.overlay_support_files(service)
     files = {
         f"{overlay}/{path}": render_template("kustomize/json-patch.yaml", ops=ops)
         for path, (ops, _) in patch_files.items()
     }
+    files |= {f"{overlay}/{path}": text for path, text in support.items()}
     files[f"{overlay}/kustomization.yaml"] = render_template(
         "kustomize/overlay-kustomization.yaml",
         s=service,
@@ -150,5 +160,6 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         config_name=config_name(service),
         literals=[f"{k}={v}" for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],
+        configurations=sorted(support),
     )
     return files
