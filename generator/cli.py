@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator import write
+from generator import buildcache, write
 from generator.errors import InputError
-from generator.load import load_file
-from generator.render import render_tree
-from generator.resolve import Model, resolve
+
+if TYPE_CHECKING:
+    from generator.resolve import Model
+
+# The heavy modules (cattrs, Jinja, the renderers) are imported only when a command needs them,
+# so that a no-op `build` answered by the build cache starts fast.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -25,13 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str, *, output: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("-c", "--config", type=Path, default=Path("services.toml"), help="the services file")
+        sub.add_argument(
+            "-c", "--config", type=Path, default=Path("services.toml"), help="the services file"
+        )
         if output:
-            sub.add_argument("-o", "--output", type=Path, default=Path("out"), help="the output directory")
+            sub.add_argument(
+                "-o", "--output", type=Path, default=Path("out"), help="the output directory"
+            )
         return sub
 
     build = command("build", "render and write; prints what changed")
-    build.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    build.add_argument(
+        "--force", action="store_true", help="overwrite generated files edited by hand"
+    )
     command("check", "exit 1 and list stale, missing or extra files")
     command("diff", "unified diff of what build would change")
     command("validate", "run the real validators over the tree")
@@ -51,30 +62,63 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (or the help)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     try:
         return run(args)
     except InputError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_INPUT
-    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes exit 3
-        print("gitopsgen: internal error, please report it:", file=sys.stderr)
+    except BrokenPipeError:  # `gitopsgen diff | head`: the reader has gone, say no more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FINDINGS
+    except KeyboardInterrupt:
+        print("gitopsgen: interrupted", file=sys.stderr)
+        return 130
+    except write.OutputError as exc:  # the output directory cannot be used as asked
+        for line in str(exc).splitlines():
+            print(f"gitopsgen: {line}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # the one place where any other error becomes exit 3
         traceback.print_exc()
+        print(
+            f"gitopsgen: internal error ({type(exc).__name__}): this is a bug in gitopsgen, "
+            "not in your input; please report it with the traceback above",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
-def load_model(config: Path) -> Model:
-    loaded = load_file(config)
-    for warning in loaded.warnings:
-        print(f"{warning} (warning)", file=sys.stderr)
-    return resolve(loaded.spec)
+def read_config(config: Path) -> bytes:
+    """The services file's bytes, read once: what is loaded is what the cache key covers."""
+    try:
+        return config.read_bytes()
+    except OSError:
+        from generator.load import load_file
+
+        load_file(config)  # raises the same located error every command gives
+        raise
 
 
-def rendered(args: argparse.Namespace) -> dict[str, str]:
-    tree = render_tree(load_model(args.config))
-    write.check_paths(tree, {args.config.resolve()}, args.output)
-    return tree
+def load_model(config: Path, raw: bytes | None = None) -> Model:
+    return load_with_warnings(config, raw)[0]
+
+
+def load_with_warnings(config: Path, raw: bytes | None = None) -> tuple[Model, list[str]]:
+    """Load, check and resolve; warnings go to stderr and are returned for the build cache."""
+    from generator.load import decode, load_text
+    from generator.resolve import resolve
+
+    data = read_config(config) if raw is None else raw
+    loaded = load_text(decode(data, str(config)), str(config))
+    warnings = [f"{warning} (warning)" for warning in loaded.warnings]
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return resolve(loaded.spec), warnings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,41 +135,90 @@ def run(args: argparse.Namespace) -> int:
     return handler(args)
 
 
+class _Sync:
+    """One build/check/diff run: the cache key, and the plan when the cache did not answer."""
+
+    def __init__(self, args: argparse.Namespace, *, force: bool = False) -> None:
+        self.config: Path = args.config
+        self.out: Path = args.output
+        self.force = force
+        self.raw = read_config(self.config)
+        self.key = buildcache.input_key(self.config, self.raw, self.out)
+        self.warnings: list[str] = []
+
+    def cached(self) -> bool:
+        """True when the build cache knows the output is up to date (its warnings repeated)."""
+        warnings = buildcache.up_to_date(self.key, self.out)
+        for warning in warnings or ():
+            print(warning, file=sys.stderr)
+        return warnings is not None
+
+    def plan(self) -> write.Plan:
+        from generator.render import render_tree
+
+        model, self.warnings = load_with_warnings(self.config, self.raw)
+        tree = render_tree(model)  # all of it, in memory, before anything is written
+        plan = write.plan(tree, self.out, force=self.force, protected=[self.config])
+        for note in plan.notes:
+            print(f"warning: {note}", file=sys.stderr)
+        return plan
+
+    def remember(self, plan: write.Plan) -> None:
+        """After a run that leaves the output equal to the render: let the next one skip it."""
+        if plan.conflicts:
+            buildcache.forget(self.out)
+        else:
+            hashes = {**plan.hashes, write.MANIFEST: write.digest(plan.manifest)}
+            buildcache.save(self.key, self.out, hashes, self.warnings)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    tree = rendered(args)
-    plan = write.plan(tree, args.output, force=args.force)
-    write.apply(tree, args.output, plan)
+    sync = _Sync(args, force=args.force)
+    if sync.cached():
+        print("nothing to do: the tree is up to date")
+        return EXIT_OK
+    plan = sync.plan()
+    write.apply(plan, args.output)
+    sync.remember(plan)
     for change, path in plan.changes:
         print(f"{change.value} {path}")
     for conflict in plan.conflicts:
         print(conflict, file=sys.stderr)
-    if plan.clean:
+    if plan.conflicts:
+        print(f"gitopsgen: {len(plan.conflicts)} file(s) left alone, see above", file=sys.stderr)
+        return EXIT_FINDINGS
+    if not plan.changes:
         print("nothing to do: the tree is up to date")
-    return EXIT_FINDINGS if plan.conflicts else EXIT_OK
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    tree = rendered(args)
-    plan = write.plan(tree, args.output)
-    labels = {write.Change.CREATE: "missing", write.Change.UPDATE: "stale", write.Change.DELETE: "extra"}
-    for change, path in plan.changes:
-        print(f"{labels[change]} {path}")
-    for conflict in plan.conflicts:
-        print(conflict)
-    if plan.clean:
+    sync = _Sync(args)
+    if sync.cached():
         print(f"{args.output} is up to date")
         return EXIT_OK
+    plan = sync.plan()
+    if plan.clean:
+        sync.remember(plan)
+        print(f"{args.output} is up to date")
+        return EXIT_OK
+    for change, path in plan.changes:
+        print(f"{write.CHECK_LABELS[change]} {path}")
+    for conflict in plan.conflicts:
+        print(conflict)
     print(f"{args.output} does not match {args.config}: run gitopsgen build", file=sys.stderr)
     return EXIT_FINDINGS
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    tree = rendered(args)
-    plan = write.plan(tree, args.output)
-    sys.stdout.writelines(write.unified_diff(tree, plan))
+    sync = _Sync(args)
+    if sync.cached():
+        return EXIT_OK
+    plan = sync.plan()
+    sys.stdout.writelines(write.unified_diff(plan))
     for conflict in plan.conflicts:
         print(conflict, file=sys.stderr)
-    return EXIT_OK
+    return EXIT_OK if plan.clean else EXIT_FINDINGS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

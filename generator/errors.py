@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable, Sequence
 
 from attrs import frozen
 
 KeyPath = tuple[str | int, ...]
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def format_path(path: KeyPath) -> str:
-    """`('services', 'api', 'canary', 'steps', 0, 'weight')` -> `services.api.canary.steps[0].weight`."""
+    """`('services', 'api', 'steps', 0, 'weight')` -> `services.api.steps[0].weight`.
+
+    A key that is not a bare TOML key is quoted as TOML quotes it: `services."my.api"`.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif out:
-            out += f".{part}"
-        else:
-            out = part
+            continue
+        key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        out = f"{out}.{key}" if out else key
     return out
 
 

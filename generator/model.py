@@ -22,6 +22,10 @@ TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 class Gitops:
     repo: str
     branch: str = "main"
+    # The pip requirement the workflows install gitopsgen from (with the `validate` extra).
+    # Pin it (`gitopsgen[validate]==X.Y.Z` or a git URL at a commit) so CI renders exactly what
+    # you rendered; the default is unpinned because generated files never carry a version.
+    generator: str = "gitopsgen[validate]"
 
 
 @frozen(kw_only=True)

@@ -100,10 +100,12 @@ class ResolvedService:
     test_command: str | None
     dockerfile: str
     placements: tuple[Placement, ...]  # in promotion order
+    prometheus: str  # platform.prometheus: where canary analysis queries go
 
     @property
     def workload_kind(self) -> str:
-        return "Deployment"
+        """A `[canary]` table makes Argo Rollouts own the pods instead of a Deployment."""
+        return "Rollout" if self.canary is not None else "Deployment"
 
 
 @frozen(kw_only=True)
@@ -112,6 +114,7 @@ class Model:
     registry: str
     environments: tuple[ResolvedEnv, ...]  # in promotion order
     services: tuple[ResolvedService, ...]  # sorted by name
+    generator: str = ""  # the pip requirement the workflows install gitopsgen from
 
     def environment(self, name: str) -> ResolvedEnv:
         return next(env for env in self.environments if env.name == name)
@@ -128,7 +131,13 @@ def resolve(spec: Spec) -> Model:
         _resolve_service(name, spec.services[name], spec, order, registry)
         for name in sorted(spec.services)
     )
-    return Model(spec=spec, registry=registry, environments=environments, services=services)
+    return Model(
+        spec=spec,
+        registry=registry,
+        environments=environments,
+        services=services,
+        generator=spec.gitops.generator,
+    )
 
 
 def promotion_order(environments: dict[str, Environment]) -> list[str]:
@@ -212,6 +221,7 @@ def _resolve_service(
         test_command=service.test_command,
         dockerfile=service.dockerfile,
         placements=placements,
+        prometheus=spec.platform.prometheus,
     )
 
 

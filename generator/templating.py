@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from generator import yamlout
+from generator import hclout, yamlout
 
 
 def templates_dir() -> Path:
@@ -26,6 +26,9 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
+        # templates never change during a run: no stat() of the file on every render
+        auto_reload=False,
+        cache_size=-1,
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -37,9 +40,28 @@ def environment() -> jinja2.Environment:
     )
     env.filters["y"] = yamlout.flow
     env.filters["yblock"] = yamlout.block
+    env.filters["hcl"] = hclout.literal
     return env
 
 
-def render(template: str, **context: Any) -> str:
-    """Render one template by its path under templates/."""
-    return environment().get_template(template).render(**context)
+@cache
+def compiled(template: str) -> tuple[jinja2.Template, dict[str, Any]]:
+    """A template by its path under templates/, compiled once, with its globals as a dict."""
+    loaded = environment().get_template(template)
+    return loaded, dict(loaded.globals)
+
+
+def render(template: str, /, **context: Any) -> str:
+    """Render one template by its path under templates/ (the context may use any name).
+
+    What `Template.render` does, minus copying the globals' ChainMap on every call (a fifth
+    of the render time at 1,000 services): the context is a fresh dict shared with the
+    template, globals first, so the template sees exactly what `render` would show it.
+    """
+    loaded, globals_ = compiled(template)
+    context = {**globals_, **context}
+    try:
+        return "".join(loaded.root_render_func(loaded.new_context(context, shared=True)))
+    except Exception:
+        loaded.environment.handle_exception()  # re-raises with the template's line numbers
+        raise

@@ -22,7 +22,28 @@ def render(model: Model) -> dict[str, str]:
 
 
 def config_name(service: ResolvedService) -> str:
+    """The ConfigMap the overlay generates; Kustomize appends a content hash to it."""
     return f"{service.name}-config"
+
+
+def service_labels(service: ResolvedService) -> dict[str, str]:
+    """Labels on every object of the service and on its pod template (never on selectors)."""
+    return {
+        "app.kubernetes.io/name": service.name,
+        "app.kubernetes.io/part-of": service.team,
+        "app.kubernetes.io/managed-by": "argocd",
+    }
+
+
+def config_literal(key: str, value: str) -> str:
+    """A configMapGenerator literal that Kustomize reads back as exactly `value`.
+
+    Kustomize strips one pair of matching quotes around a literal's value (`K="v"` gives v),
+    and keeps everything else verbatim (spaces, `=`, newlines); so a value that is itself
+    wrapped in matching quotes gets one more pair, which Kustomize then strips.
+    """
+    quoted = len(value) > 1 and value[0] in "\"'" and value[-1] == value[0]
+    return f'{key}="{value}"' if quoted else f"{key}={value}"
 
 
 def resources_dict(resources: ResolvedResources) -> dict[str, Any]:
@@ -64,7 +85,7 @@ def render_base(service: ResolvedService) -> dict[str, str]:
     support = rollouts.base_support_files(service)
     kustomization = render_template(
         "kustomize/base-kustomization.yaml",
-        s=service,
+        labels=service_labels(service),
         resources=sorted(objects),
         configurations=sorted(support),
     )
@@ -74,7 +95,7 @@ def render_base(service: ResolvedService) -> dict[str, str]:
     return files
 
 
-def workload_ops(service: ResolvedService, placement: Placement) -> list[dict[str, Any]]:
+def workload_ops(placement: Placement) -> list[dict[str, Any]]:
     """JSON patch operations for the workload: kind-agnostic, so they work on a Rollout too."""
     ops: list[dict[str, Any]] = []
     if placement.hpa is None:
@@ -133,7 +154,7 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
     group, _, version = WORKLOAD_API[kind].rpartition("/")
     patch_files = {
         "patches/workload.yaml": (
-            workload_ops(service, placement),
+            workload_ops(placement),
             {"group": group, "version": version, "kind": kind, "name": service.name},
         )
     }
@@ -158,7 +179,8 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         s=service,
         p=placement,
         config_name=config_name(service),
-        literals=[f"{k}={v}" for k, v in placement.config],
+        config_labels=service_labels(service),
+        literals=[config_literal(k, v) for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],
         configurations=sorted(support),
     )

@@ -1,0 +1,189 @@
+"""Benchmark (DESIGN section 7): build, no-op rebuild and check against a raw write of the files.
+
+For each size (default 100 and 1,000 services x 3 environments, from bench/synth.py) it times,
+end to end as a user runs them (a fresh `python -m generator` process each time):
+
+- raw write: merely writing the rendered files into an empty directory (in-process, the floor);
+- full build into an empty directory;
+- no-op rebuild right after the build (its files are too fresh to trust by stat: hashed), and
+  in the steady state (stat only); both must write nothing (inodes and mtimes are compared);
+- no-op rebuild and `check` without the build cache (what CI sees in a fresh clone), and
+  `check` with it.
+
+Each figure is the best of --repeat runs (the machine is shared; the best is the least noisy).
+Targets: full build <= 3x raw write; no-op < 0.5 s; check < 2 s; cost linear in services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synth import services_file  # bench/ is not a package
+
+from generator.load import load_text
+from generator.render import render_tree
+from generator.resolve import resolve
+
+RACY_WAIT_S = 2.1  # buildcache.RACY_NS: after this, written files are trusted by their stat
+
+
+def gitopsgen(*args: str | Path, cache: Path | None) -> float:
+    """Run the command line in a fresh process; its wall time in seconds."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if cache is None:
+        env["GITOPSGEN_NO_CACHE"] = "1"
+    else:
+        env["GITOPSGEN_CACHE_DIR"] = str(cache)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"gitopsgen {' '.join(map(str, args))} failed:\n{result.stderr}")
+    return elapsed
+
+
+def raw_write(tree: dict[str, str], out: Path) -> float:
+    """The floor: create the directories and write the bytes, nothing else."""
+    start = time.perf_counter()
+    made: set[str] = set()
+    for path, text in tree.items():
+        full = os.path.join(out, path)
+        parent = os.path.dirname(full)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        with open(full, "wb") as handle:
+            handle.write(text.encode())
+    return time.perf_counter() - start
+
+
+def fingerprint(out: Path) -> dict[str, tuple[int, int, int]]:
+    """Inode, size and mtime of every file: equal before and after means nothing was written."""
+    found = {}
+    for path in out.rglob("*"):
+        st = path.lstat()
+        found[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def best(runs: int, measure: Callable[[int], float]) -> tuple[float, float]:
+    times = [measure(i) for i in range(runs)]
+    return min(times), statistics.median(times)
+
+
+def bench_size(count: int, repeat: int, work: Path) -> dict[str, tuple[float, float]]:
+    spec_text = services_file(count)
+    config = work / f"services-{count}.toml"
+    config.write_text(spec_text, encoding="utf-8")
+    tree = render_tree(resolve(load_text(spec_text, str(config)).spec))
+    size_mb = sum(len(text.encode()) for text in tree.values()) / 1e6
+    print(f"\n{count} services x 3 environments: {len(tree)} files, {size_mb:.1f} MB", flush=True)
+    results: dict[str, tuple[float, float]] = {}
+
+    def fresh(name: str, i: int) -> Path:
+        target = work / f"{name}-{count}-{i}"
+        shutil.rmtree(target, ignore_errors=True)
+        return target
+
+    results["raw write"] = best(repeat, lambda i: raw_write(tree, fresh("raw", i)))
+    cache = work / f"cache-{count}"
+    builds: list[Path] = []
+
+    def full_build(i: int) -> float:
+        out = fresh("out", i)
+        builds.append(out)
+        shutil.rmtree(cache, ignore_errors=True)
+        return gitopsgen("build", "-c", config, "-o", out, cache=cache)
+
+    results["full build"] = best(repeat, full_build)
+    out = builds[-1]  # the last build: its cache record is the current one
+    before = fingerprint(out)
+
+    def timed(command: str, cached: bool) -> Callable[[int], float]:
+        where = cache if cached else None
+        return lambda _: gitopsgen(command, "-c", config, "-o", out, cache=where)
+
+    results["no-op, just built"] = best(1, timed("build", cached=True))
+    time.sleep(RACY_WAIT_S)
+    timed("build", cached=True)(0)  # refreshes the record once the files are old enough
+    results["no-op rebuild"] = best(repeat, timed("build", cached=True))
+    results["check"] = best(repeat, timed("check", cached=True))
+    results["no-op, no cache"] = best(repeat, timed("build", cached=False))
+    results["check, no cache"] = best(repeat, timed("check", cached=False))
+    if fingerprint(out) != before:
+        raise SystemExit("a no-op rebuild or check wrote to the output directory")
+    for name, (low, middle) in results.items():
+        print(f"  {name:<20} {low:7.3f} s   (median {middle:.3f} s)", flush=True)
+    return results
+
+
+def verdicts(all_results: dict[int, dict[str, tuple[float, float]]]) -> list[tuple[str, bool]]:
+    largest = max(all_results)
+    results = all_results[largest]
+    ratio = results["full build"][0] / results["raw write"][0]
+    checks = [
+        (f"full build {ratio:.1f}x raw write at {largest} (target <= 3x)", ratio <= 3),
+        (
+            f"no-op rebuild {results['no-op rebuild'][0]:.3f} s at {largest} (target < 0.5 s)",
+            results["no-op rebuild"][0] < 0.5,
+        ),
+        (
+            f"check {results['check'][0]:.3f} s cached, {results['check, no cache'][0]:.3f} s "
+            f"uncached at {largest} (target < 2 s)",
+            results["check, no cache"][0] < 2,
+        ),
+    ]
+    smallest = min(all_results)
+    if smallest != largest:
+        # per-service cost of the full build, without the fixed start-up cost (the no-op run)
+        def per_service(size: int) -> float:
+            r = all_results[size]
+            return (r["full build"][0] - r["no-op rebuild"][0]) / size
+
+        growth = per_service(largest) / per_service(smallest)
+        checks.append(
+            (
+                f"full build per service at {largest} is {growth:.2f}x that at {smallest} "
+                "(linear: about 1x)",
+                growth < 1.5,
+            )
+        )
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()}")
+    with tempfile.TemporaryDirectory(prefix="gitopsgen-bench-") as work:
+        all_results = {size: bench_size(size, args.repeat, Path(work)) for size in args.sizes}
+    print()
+    missed = 0
+    for text, ok in verdicts(all_results):
+        print(f"{'ok    ' if ok else 'MISSED'} {text}")
+        missed += not ok
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""`gitopsgen apps`: the Applications Argo CD will generate, from the rendered ApplicationSet.
+
+Nothing here is computed from the services file directly: the tree is rendered in memory,
+argocd/applicationset.yaml is parsed, its generators run over the rendered tree (which is
+the gitops repository) and its Go templates and templatePatch are evaluated the way the
+ApplicationSet controller does. A wrong ApplicationSet therefore shows up in this output.
+Generators and options outside the small supported set raise ExpansionError.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from generator import gotemplate
+from generator.naming import gitops_repo_url
+from generator.render import render_tree
+from generator.render.argocd import APPLICATIONSET_PATH
+from generator.resolve import Model
+
+EXIT_OK, EXIT_INTERNAL = 0, 3
+SUPPORTED_OPTIONS = ["missingkey=error"]
+SUMMARY_FIELDS = (
+    "name",
+    "project",
+    "cluster",
+    "namespace",
+    "path",
+    "auto_sync",
+    "revision",
+    "repo",
+)
+
+
+class ExpansionError(ValueError):
+    """The ApplicationSet cannot be expanded (or Argo CD would refuse it)."""
+
+
+def run(model: Model, as_json: bool) -> int:
+    """Print the Applications: a table, or with `as_json` a JSON list of objects."""
+    try:
+        apps = expand_tree(render_tree(model), gitops_repo_url(model), model.spec.gitops.branch)
+    except (ExpansionError, gotemplate.TemplateError) as exc:
+        print(f"gitopsgen: the rendered ApplicationSet does not expand: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    summaries = [summary(app) for app in apps]
+    if as_json:
+        print(json.dumps(summaries, indent=2))
+    else:
+        print(table(summaries), end="")
+    return EXIT_OK
+
+
+def summary(app: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a user checks, from one generated Application."""
+    spec = app["spec"]
+    automated = spec.get("syncPolicy", {}).get("automated")
+    return {
+        "name": app["metadata"]["name"],
+        "project": spec["project"],
+        "cluster": spec["destination"].get("server") or spec["destination"].get("name"),
+        "namespace": spec["destination"].get("namespace"),
+        "path": spec["source"]["path"],
+        "auto_sync": automated is not None and automated.get("enabled", True) is not False,
+        "revision": spec["source"].get("targetRevision"),
+        "repo": spec["source"]["repoURL"],
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    headers = ("NAME", "PROJECT", "CLUSTER", "NAMESPACE", "PATH", "SYNC")
+    cells = [
+        (
+            *(str(r[key]) for key in ("name", "project", "cluster", "namespace", "path")),
+            "auto" if r["auto_sync"] else "manual",
+        )
+        for r in rows
+    ]
+    widths = [max(len(c) for c in column) for column in zip(headers, *cells, strict=True)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *cells)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The ApplicationSet controller, in miniature
+
+
+def expand_tree(tree: Mapping[str, str], repo_url: str, revision: str) -> list[dict[str, Any]]:
+    """Every Application the rendered tree's ApplicationSet generates, in generation order.
+
+    `repo_url` and `revision` say which repository and revision the tree is: a git generator
+    reading anything else cannot be expanded from it.
+    """
+    if APPLICATIONSET_PATH not in tree:
+        raise ExpansionError(f"{APPLICATIONSET_PATH} is not in the rendered tree")
+    appset = YAML(typ="safe", pure=True).load(tree[APPLICATIONSET_PATH])
+    return expand(appset, Repository(tree=tree, url=repo_url, revision=revision))
+
+
+class Repository:
+    """The rendered tree standing in for the gitops repository at one revision."""
+
+    def __init__(self, *, tree: Mapping[str, str], url: str, revision: str) -> None:
+        self.tree, self.url, self.revision = tree, url, revision
+
+    def files(self, url: str, revision: str, pattern: str) -> dict[str, str]:
+        if (url, revision) != (self.url, self.revision):
+            raise ExpansionError(
+                f"the git generator reads {url}@{revision}, "
+                f"but the tree is {self.url}@{self.revision}"
+            )
+        matcher = git_pathspec(pattern)
+        return {path: text for path, text in sorted(self.tree.items()) if matcher.match(path)}
+
+
+def git_pathspec(pattern: str) -> re.Pattern[str]:
+    """Argo CD's default file globbing (`git ls-files` pathspec): `*` also matches `/`."""
+    if any(ch in pattern for ch in "?[]\\"):
+        raise ExpansionError(f"glob {pattern!r}: only `*` is supported")
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
+
+
+def expand(appset: Mapping[str, Any], repo: Repository) -> list[dict[str, Any]]:
+    if appset.get("apiVersion") != "argoproj.io/v1alpha1" or appset.get("kind") != "ApplicationSet":
+        raise ExpansionError("not an argoproj.io/v1alpha1 ApplicationSet")
+    spec = appset["spec"]
+    known = {"goTemplate", "goTemplateOptions", "generators", "template", "templatePatch"}
+    if unknown := sorted(set(spec) - known):
+        raise ExpansionError(f"spec fields not supported: {', '.join(unknown)}")
+    if spec.get("goTemplate") is not True or spec.get("goTemplateOptions") != SUPPORTED_OPTIONS:
+        raise ExpansionError(f"only goTemplate: true with goTemplateOptions {SUPPORTED_OPTIONS}")
+    namespace = appset["metadata"]["namespace"]
+    apps: list[dict[str, Any]] = []
+    for generator in spec["generators"]:
+        for params in generate(generator, repo, {}):
+            apps.append(application(spec, params, namespace))
+    names = [app["metadata"]["name"] for app in apps]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ExpansionError(f"duplicate Application names: {', '.join(duplicates)}")
+    return apps
+
+
+def generate(
+    generator: Mapping[str, Any], repo: Repository, outer: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One generator's parameter sets; `outer` templates it (a matrix's first child's params)."""
+    if len(generator) != 1:
+        raise ExpansionError(f"a generator must have exactly one kind, not {sorted(generator)}")
+    kind, body = next(iter(generator.items()))
+    if outer:
+        body = render_strings(body, outer)
+    if kind == "list":
+        return list_params(body)
+    if kind == "git":
+        return git_files_params(body, repo)
+    if kind == "matrix":
+        return matrix_params(body, repo)
+    raise ExpansionError(f"generator {kind!r} is not supported")
+
+
+def list_params(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if set(body) != {"elements"}:
+        raise ExpansionError(f"list generator: only `elements` is supported, not {sorted(body)}")
+    elements = body["elements"]
+    if not all(isinstance(e, dict) for e in elements):
+        raise ExpansionError("list generator: every element must be a mapping")
+    return [copy.deepcopy(e) for e in elements]
+
+
+def git_files_params(body: Mapping[str, Any], repo: Repository) -> list[dict[str, Any]]:
+    if set(body) != {"repoURL", "revision", "files"}:
+        raise ExpansionError(
+            f"git generator: only repoURL, revision and files are supported, not {sorted(body)}"
+        )
+    found: dict[str, str] = {}
+    for item in body["files"]:
+        if set(item) != {"path"}:
+            raise ExpansionError(f"git files: only `path` is supported, not {sorted(item)}")
+        found.update(repo.files(body["repoURL"], body["revision"], item["path"]))
+    return [file_params(path, found[path]) for path in sorted(found)]
+
+
+def file_params(path: str, text: str) -> dict[str, Any]:
+    """A parameters file's keys plus Argo CD's `path` parameters (goTemplate form)."""
+    content = YAML(typ="safe", pure=True).load(text)
+    if not isinstance(content, dict):
+        raise ExpansionError(f"{path}: a parameters file must hold one mapping")
+    directory = path.rpartition("/")[0] or "."
+    filename = path.rpartition("/")[2]
+    basename = directory.rpartition("/")[2]
+    params = dict(content)
+    params["path"] = {
+        "path": directory,
+        "basename": basename,
+        "filename": filename,
+        "basenameNormalized": sanitize_name(basename),
+        "filenameNormalized": sanitize_name(filename),
+        "segments": directory.split("/"),
+    }
+    return params
+
+
+def sanitize_name(name: str) -> str:
+    """Argo CD's utils.SanitizeName: a DNS-1123 subdomain-safe form of a path component."""
+    cleaned = re.sub(r"[^-a-z0-9.]", "-", name.lower())[:253]
+    return cleaned.strip("-.")
+
+
+def matrix_params(body: Mapping[str, Any], repo: Repository) -> list[dict[str, Any]]:
+    if set(body) != {"generators"} or len(body["generators"]) != 2:
+        raise ExpansionError("matrix: exactly two child generators and nothing else")
+    first, second = body["generators"]
+    if "matrix" in first or "matrix" in second:
+        raise ExpansionError("matrix: nested matrices are not supported")
+    combined = []
+    for a in generate(first, repo, {}):
+        for b in generate(second, repo, a):
+            if overlap := sorted(set(a) & set(b)):
+                # Argo CD would let the first child win; a renderer never means that.
+                raise ExpansionError(f"matrix: both children set {', '.join(overlap)}")
+            combined.append({**b, **a})
+    return combined
+
+
+def render_strings(value: Any, params: Mapping[str, Any]) -> Any:
+    """Every string inside `value` rendered as a Go template, as Argo CD renders templates."""
+    if isinstance(value, str):
+        return gotemplate.render(value, params)
+    if isinstance(value, Mapping):
+        return {key: render_strings(item, params) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_strings(item, params) for item in value]
+    return value
+
+
+def application(
+    spec: Mapping[str, Any], params: Mapping[str, Any], namespace: str
+) -> dict[str, Any]:
+    """The Application for one parameter set: template rendered, then templatePatch merged."""
+    template = spec["template"]
+    metadata = render_strings(template["metadata"], params)
+    app: dict[str, Any] = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {**metadata, "namespace": namespace},
+        "spec": render_strings(template["spec"], params),
+    }
+    if "templatePatch" in spec:
+        patch = YAML(typ="safe", pure=True).load(gotemplate.render(spec["templatePatch"], params))
+        if not isinstance(patch, dict):
+            raise ExpansionError(f"templatePatch rendered to {type(patch).__name__}, not a mapping")
+        app = merge_patch(app, patch)
+    return app
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """A strategic merge patch for Application (its lists carry no merge keys): maps merge
+    key by key, lists and scalars replace, null deletes."""
+    if not isinstance(patch, dict) or not isinstance(target, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(target.get(key), value)
+    return merged

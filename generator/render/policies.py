@@ -1,0 +1,52 @@
+"""Kyverno: a ClusterPolicy admitting only workloads with Argo CD's label to managed namespaces."""
+
+from __future__ import annotations
+
+from generator.resolve import Model
+from generator.templating import render as render_template
+
+POLICY_NAME = "require-argocd-managed-by"
+POLICY_PATH = f"policies/{POLICY_NAME}.yaml"
+LABEL_KEY = "app.kubernetes.io/managed-by"
+LABEL_VALUE = "argocd"
+# Group/version/kind, so that no other group's `Rollout` is matched by accident.
+WORKLOAD_KINDS = (
+    "apps/v1/Deployment",
+    "apps/v1/StatefulSet",
+    "apps/v1/DaemonSet",
+    "argoproj.io/v1alpha1/Rollout",
+)
+CONTROLLER_ACCOUNT = {"namespace": "argocd", "name": "argocd-application-controller"}
+
+
+def render(model: Model) -> dict[str, str]:
+    namespaces = managed_namespaces(model)
+    if not namespaces:
+        # An empty `namespaces` would match every namespace: no deployed service, no policy.
+        return {}
+    return {
+        POLICY_PATH: render_template(
+            "policies/clusterpolicy.yaml",
+            name=POLICY_NAME,
+            description=(
+                f"In the namespaces that services.toml manages, every workload must carry the "
+                f"label {LABEL_KEY}: {LABEL_VALUE}, which the gitops repository's Kustomize "
+                f"bases set. Argo CD's application controller is exempt."
+            ),
+            rule="require-managed-by-argocd",
+            kinds=list(WORKLOAD_KINDS),
+            namespaces=namespaces,
+            controller=CONTROLLER_ACCOUNT,
+            message=(
+                f"Workloads in this namespace are deployed by Argo CD from the gitops "
+                f"repository and must carry the label {LABEL_KEY}: {LABEL_VALUE}."
+            ),
+            label_key=LABEL_KEY,
+            label_value=LABEL_VALUE,
+        )
+    }
+
+
+def managed_namespaces(model: Model) -> list[str]:
+    """The namespaces the tree deploys into: those of services placed in any environment."""
+    return sorted({s.namespace for s in model.services if s.placements})

@@ -1,0 +1,226 @@
+"""terraform/: the CI identity, GitHub OIDC on AWS or Workload Identity Federation on GCP."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from attrs import frozen
+
+from generator import hclout, naming
+from generator.resolve import Model, ResolvedService
+from generator.templating import render as render_template
+
+TERRAFORM_VERSION = ">= 1.5.0"
+# 6.x: thumbprint_list of aws_iam_openid_connect_provider is optional (AWS trusts GitHub's
+# CA itself since 2023); google 6.x and 7.x agree on every resource used here.
+PROVIDERS = {
+    "aws": {"name": "aws", "source": "hashicorp/aws", "version": "~> 6.0"},
+    "gcp": {"name": "google", "source": "hashicorp/google", "version": ">= 6.0, < 8.0"},
+}
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+AWS_AUDIENCE = "sts.amazonaws.com"
+# What `docker push` and BuildKit's registry cache (export and import) need on the one
+# repository, as in aws-actions/amazon-ecr-login's documented push policy.
+ECR_PUSH_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
+
+_WIF_PROVIDER = re.compile(
+    r"projects/(?P<number>[0-9]+)/locations/global/workloadIdentityPools/"
+    r"(?P<pool>[a-z0-9-]{4,32})/providers/(?P<provider>[a-z0-9-]{4,32})"
+)
+_SERVICE_ACCOUNT = re.compile(
+    r"(?P<id>[a-z][a-z0-9-]{4,28}[a-z0-9])@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"\.iam\.gserviceaccount\.com"
+)
+_ARTIFACT_REGISTRY = re.compile(
+    r"(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z0-9:.-]+)/(?P<repository>[a-z0-9._-]+)"
+)
+
+
+@frozen(kw_only=True)
+class WorkloadIdentityProvider:
+    project_number: str
+    pool_id: str
+    provider_id: str
+
+
+@frozen(kw_only=True)
+class ServiceAccount:
+    account_id: str
+    project: str
+
+
+@frozen(kw_only=True)
+class ArtifactRepository:
+    location: str
+    project: str
+    repository: str
+
+
+def render(model: Model) -> dict[str, str]:
+    provider = model.spec.cloud.provider
+    files = {
+        "versions.tf": render_template(
+            "terraform/versions.tf",
+            terraform_version=TERRAFORM_VERSION,
+            provider=PROVIDERS[provider],
+        ),
+        **(_aws_files(model) if provider == "aws" else _gcp_files(model)),
+    }
+    return {f"terraform/{name}": hclout.fmt(text) for name, text in files.items()}
+
+
+def ci_services(model: Model) -> tuple[ResolvedService, ...]:
+    """Services with an app repository: each gets a CI identity."""
+    return tuple(service for service in model.services if service.repo)
+
+
+def github_subject(service: ResolvedService) -> str:
+    """The `sub` claim of a GitHub token from a push to the app repository's CI branch."""
+    return f"repo:{service.repo}:ref:refs/heads/{naming.app_ci_branch(service)}"
+
+
+def ecr_repository_arn(model: Model, service: ResolvedService) -> str:
+    cloud = model.spec.cloud
+    partition = naming.aws_partition(cloud.region)
+    return f"arn:{partition}:ecr:{cloud.region}:{cloud.account}:repository/{service.image_name}"
+
+
+def _aws_files(model: Model) -> dict[str, str]:
+    cloud = model.spec.cloud
+    roles = [
+        {
+            "service": service.name,
+            "role_name": naming.ci_role_name(service),
+            "description": (
+                f"GitHub Actions CI of {service.repo} "
+                f"({naming.app_ci_branch(service)} branch): pushes the {service.image_name} image."
+            ),
+            "subject": github_subject(service),
+            "repository_arn": ecr_repository_arn(model, service),
+        }
+        for service in ci_services(model)
+    ]
+    return {
+        "providers.tf": render_template(
+            "terraform/aws-providers.tf", region=cloud.region, account=cloud.account
+        ),
+        "variables.tf": render_template("terraform/aws-variables.tf"),
+        "main.tf": render_template(
+            "terraform/aws-main.tf",
+            oidc_url=GITHUB_ISSUER,
+            audience=AWS_AUDIENCE,
+            roles=roles,
+            push_actions=ECR_PUSH_ACTIONS,
+        ),
+        "outputs.tf": render_template("terraform/aws-outputs.tf"),
+    }
+
+
+def parse_workload_identity_provider(name: str) -> WorkloadIdentityProvider:
+    """`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`."""
+    match = _WIF_PROVIDER.fullmatch(name)
+    if match is None:
+        raise ValueError(f"not a workload identity provider resource name: {name!r}")
+    return WorkloadIdentityProvider(
+        project_number=match["number"], pool_id=match["pool"], provider_id=match["provider"]
+    )
+
+
+def parse_service_account(email: str) -> ServiceAccount:
+    """`<account id>@<project>.iam.gserviceaccount.com`: a user-managed service account."""
+    match = _SERVICE_ACCOUNT.fullmatch(email)
+    if match is None:
+        raise ValueError(f"not a user-managed service account email: {email!r}")
+    return ServiceAccount(account_id=match["id"], project=match["project"])
+
+
+def parse_artifact_registry(registry: str) -> ArtifactRepository:
+    """`<location>-docker.pkg.dev/<project>/<repository>`: where the images are pushed."""
+    match = _ARTIFACT_REGISTRY.fullmatch(registry)
+    if match is None:
+        raise ValueError(f"not an Artifact Registry Docker repository: {registry!r}")
+    return ArtifactRepository(
+        location=match["location"], project=match["project"], repository=match["repository"]
+    )
+
+
+def principal_set(provider: WorkloadIdentityProvider, repository: str) -> str:
+    """Every identity the pool maps from the GitHub repository `<owner>/<name>`."""
+    return (
+        f"principalSet://iam.googleapis.com/projects/{provider.project_number}"
+        f"/locations/global/workloadIdentityPools/{provider.pool_id}"
+        f"/attribute.repository/{repository}"
+    )
+
+
+def attribute_condition(model: Model) -> str:
+    """CEL admitting tokens only from the organisation(s) owning the app repositories (the
+    gitops repository's owner when no service names one) and from their CI branch."""
+    services = ci_services(model)
+    owners = sorted({(s.repo or "").split("/")[0] for s in services}) or [
+        model.spec.gitops.repo.split("/")[0]
+    ]
+    refs = sorted({f"refs/heads/{naming.app_ci_branch(s)}" for s in services}) or [
+        "refs/heads/main"
+    ]
+    return f"{_cel_in('assertion.repository_owner', owners)} && {_cel_in('assertion.ref', refs)}"
+
+
+def _cel_in(field: str, values: list[str]) -> str:
+    if len(values) == 1:
+        return f"{field} == {json.dumps(values[0])}"
+    return f"{field} in [{', '.join(json.dumps(v) for v in values)}]"
+
+
+def _gcp_files(model: Model) -> dict[str, str]:
+    cloud = model.spec.cloud
+    if cloud.workload_identity_provider is None or cloud.service_account is None:
+        raise ValueError("gcp needs cloud.workload_identity_provider and cloud.service_account")
+    provider = parse_workload_identity_provider(cloud.workload_identity_provider)
+    account = parse_service_account(cloud.service_account)
+    registry = parse_artifact_registry(model.registry)
+    bindings = [
+        {
+            "service": service.name,
+            "repository": service.repo,
+            "principal_set": principal_set(provider, service.repo or ""),
+        }
+        for service in ci_services(model)
+    ]
+    context: dict[str, Any] = {
+        "project": cloud.account,
+        "region": cloud.region,
+        "project_number": provider.project_number,
+        "pool_id": provider.pool_id,
+        "provider_id": provider.provider_id,
+        "service_account_id": account.account_id,
+        "service_account_project": account.project,
+        "bindings": bindings,
+        "number_mismatch": (
+            f"Project {cloud.account} does not have the number {provider.project_number} "
+            "that cloud.workload_identity_provider in services.toml names."
+        ),
+        "attribute_condition": attribute_condition(model),
+        "issuer": GITHUB_ISSUER,
+        "service_account_description": (
+            "Impersonated by the GitHub Actions CI of the app repositories in services.toml "
+            f"to push images to Artifact Registry repository {registry.repository}."
+        ),
+        "registry": registry,
+    }
+    return {
+        "providers.tf": render_template("terraform/gcp-providers.tf", **context),
+        "variables.tf": render_template("terraform/gcp-variables.tf"),
+        "main.tf": render_template("terraform/gcp-main.tf", **context),
+        "outputs.tf": render_template("terraform/gcp-outputs.tf"),
+    }

@@ -1,0 +1,440 @@
+"""The real validators over a rendered tree: Kustomize, schemas, workflow linters."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing
+from ruamel.yaml import YAML
+
+from generator.errors import InputError
+from generator.resolve import Model
+
+# The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
+# schemas; strict = additionalProperties false everywhere, so a misspelled field fails).
+KUBERNETES_VERSION = "1.32"
+CRD_SCHEMAS = Path(__file__).parent / "schemas" / "crds"
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
+# Where the tree keeps plain manifests (not Kustomize inputs) and workflows.
+MANIFEST_DIRS = ("argocd", "policies")
+WORKFLOW_DIRS = (".github/workflows", "ci")
+YAML_SUFFIXES = (".yaml", ".yml")
+# Custom kinds the tree renders for which no CRD schema is shipped yet: only their identity
+# and metadata (strict ObjectMeta) are checked. A schema dropped into schemas/crds/ under the
+# same layout takes over automatically.
+UNSCHEMED_KINDS = frozenset({("networking.istio.io/v1", "VirtualService")})
+
+
+class ToolMissingError(InputError):
+    """An external validator is not installed: reported like bad usage (exit 2), no traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+
+
+class KustomizeError(RuntimeError):
+    """`kubectl kustomize` failed on an overlay."""
+
+
+# ---------------------------------------------------------------------------------------------
+# External tools
+
+
+def find_tool(name: str) -> str:
+    """The path of an executable: on PATH, else next to this Python (the virtualenv's bin)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    raise ToolMissingError(
+        f"{name} not found on PATH or in {beside.parent}: install the validators with "
+        "`pip install 'gitopsgen[validate]'`"
+    )
+
+
+def run_tool(args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a tool: no stdin, output captured as text."""
+    return subprocess.run(
+        [find_tool(args[0]), *args[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def load_documents(text: str) -> list[dict[str, Any]]:
+    """Every non-empty YAML document in a stream."""
+    return [doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None]
+
+
+def kustomize_build(overlay_dir: Path) -> tuple[list[dict[str, Any]], str]:
+    """`kubectl kustomize overlay_dir`: the built objects and whatever Kustomize said on stderr."""
+    proc = run_tool(["kubectl", "kustomize", str(overlay_dir)])
+    if proc.returncode != 0:
+        raise KustomizeError(proc.stderr.strip() or f"kubectl kustomize exited {proc.returncode}")
+    return load_documents(proc.stdout), proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+
+def describe(doc: Any) -> str:
+    """`Kind/name` of an object, as readable as the object allows."""
+    if not isinstance(doc, dict):
+        return "<not a mapping>"
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return f"{doc.get('kind', '<no kind>')}/{name or '<no name>'}"
+
+
+def error_path(error: jsonschema.ValidationError, prefix: Sequence[str | int] = ()) -> str:
+    """`spec.template.spec.containers[0]` for an error's location in the instance."""
+    out = ""
+    for part in (*prefix, *error.absolute_path):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+def schema_findings(
+    validator: jsonschema.protocols.Validator, instance: Any, prefix: Sequence[str | int] = ()
+) -> list[str]:
+    """Every error a validator finds, `path: message`, in a stable order."""
+    found = []
+    for error in validator.iter_errors(instance):
+        # anyOf/oneOf failures say little on their own; their best sub-error says what is wrong.
+        best = jsonschema.exceptions.best_match(error.context) if error.context else error
+        found.append(f"{error_path(best, prefix)}: {best.message}")
+    return sorted(set(found))
+
+
+@cache
+def kubernetes_schema_dir() -> Any:
+    """kubernetes-validate's strict schemas for KUBERNETES_VERSION (a Traversable)."""
+    root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    folder = root / f"v{KUBERNETES_VERSION}.0-local-strict"
+    if not folder.is_dir():
+        raise ToolMissingError(
+            f"kubernetes-validate has no schemas for Kubernetes {KUBERNETES_VERSION}"
+        )
+    return folder
+
+
+@cache
+def kubernetes_registry() -> referencing.Registry[Any]:
+    """The shared definitions every built-in schema refers to."""
+    definitions = json.loads((kubernetes_schema_dir() / "_definitions.json").read_text())
+    return referencing.Resource.from_contents(definitions) @ referencing.Registry()
+
+
+def kubernetes_schema_name(api_version: str, kind: str) -> str:
+    """kubernetes-validate's file name, e.g. networkpolicy-networking-v1.json."""
+    group, _, version = api_version.rpartition("/")
+    prefix = f"{group.split('.')[0]}-" if group else ""
+    return f"{kind.lower()}-{prefix}{version}.json"
+
+
+@cache
+def builtin_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    """The strict validator of a built-in kind, None when Kubernetes has no such kind."""
+    path = kubernetes_schema_dir() / kubernetes_schema_name(api_version, kind)
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry())
+
+
+@cache
+def object_meta_validator() -> jsonschema.protocols.Validator:
+    """Strict ObjectMeta: what CRD schemas leave unchecked (`metadata.lables` must fail)."""
+    schema = {"$ref": f"{DEFINITIONS_URI}#/$defs/{OBJECT_META}"}
+    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry())
+
+
+def crd_schema_path(api_version: str, kind: str) -> Path | None:
+    group, _, version = api_version.rpartition("/")
+    if not group:
+        return None
+    path = CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
+    return path if path.is_file() else None
+
+
+@cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    path = crd_schema_path(api_version, kind)
+    if path is None:
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def is_custom(doc: dict[str, Any]) -> bool:
+    """A custom resource we hold a CRD schema for."""
+    return crd_schema_path(str(doc.get("apiVersion", "")), str(doc.get("kind", ""))) is not None
+
+
+def identity_findings(doc: Any) -> list[str]:
+    """What every object needs before a schema can be looked up."""
+    if not isinstance(doc, dict):
+        return ["(root): an object must be a mapping"]
+    found = [
+        f"{key}: missing or not a string"
+        for key in ("apiVersion", "kind")
+        if not isinstance(doc.get(key), str) or not doc.get(key)
+    ]
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
+        found.append("metadata.name: missing")
+    return found
+
+
+def validate_builtin(docs: Iterable[dict[str, Any]]) -> list[str]:
+    """Strict Kubernetes schema validation of built-in kinds: `Kind/name: path: message`.
+
+    Custom resources we hold a CRD schema for are skipped (validate_custom checks them); any
+    other unknown kind is a finding, never a silent pass.
+    """
+    found: list[str] = []
+    for doc in docs:
+        problems = identity_findings(doc)
+        if not problems:
+            if is_custom(doc):
+                continue
+            validator = builtin_validator(doc["apiVersion"], doc["kind"])
+            if validator is None:
+                problems = [
+                    f"no schema for apiVersion {doc['apiVersion']} kind {doc['kind']} "
+                    f"in Kubernetes {KUBERNETES_VERSION}"
+                ]
+            else:
+                problems = schema_findings(validator, doc)
+        found += [f"{describe(doc)}: {problem}" for problem in problems]
+    return found
+
+
+def validate_unschemed(doc: dict[str, Any]) -> list[str]:
+    """A custom kind without a shipped schema: identity, a `spec` mapping, strict metadata."""
+    problems = identity_findings(doc)
+    if not problems:
+        if not isinstance(doc.get("spec"), dict):
+            problems.append("spec: missing or not a mapping")
+        problems += schema_findings(object_meta_validator(), doc["metadata"], ("metadata",))
+    return [f"{describe(doc)}: {problem}" for problem in sorted(set(problems))]
+
+
+def is_unschemed(doc: dict[str, Any]) -> bool:
+    return (doc.get("apiVersion"), doc.get("kind")) in UNSCHEMED_KINDS and not is_custom(doc)
+
+
+def validate_custom(doc: dict[str, Any]) -> list[str]:
+    """A custom resource against its CRD schema, top level and metadata strictly.
+
+    The CRD schemas are strict inside `spec` only; an unknown top-level key or a misspelled
+    metadata field (`metadata.lables`) would pass them, so those are checked here.
+    """
+    problems = identity_findings(doc)
+    if not problems:
+        validator = crd_validator(doc["apiVersion"], doc["kind"])
+        if validator is None:
+            problems = [f"no CRD schema for apiVersion {doc['apiVersion']} kind {doc['kind']}"]
+        else:
+            schema = validator.schema
+            known = set(schema.get("properties", {})) if isinstance(schema, dict) else set()
+            problems = [
+                f"{key}: unknown top-level field (expected one of {', '.join(sorted(known))})"
+                for key in doc
+                if key not in known
+            ]
+            problems += schema_findings(validator, doc)
+            problems += schema_findings(object_meta_validator(), doc["metadata"], ("metadata",))
+    return [f"{describe(doc)}: {problem}" for problem in sorted(set(problems))]
+
+
+def validate_objects(docs: Iterable[dict[str, Any]]) -> list[str]:
+    """Built-in kinds against Kubernetes, custom resources against their CRD schemas."""
+    found: list[str] = []
+    for doc in docs:
+        if isinstance(doc, dict) and is_custom(doc):
+            found += validate_custom(doc)
+        elif isinstance(doc, dict) and is_unschemed(doc):
+            found += validate_unschemed(doc)
+        else:
+            found += validate_builtin([doc])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Workflows
+
+
+def lint_workflows(paths: Sequence[Path], *, cwd: Path | None = None) -> list[str]:
+    """GitHub's workflow schema, actionlint and zizmor (offline) over workflow files.
+
+    Findings name the files as given; pass paths relative to `cwd` to get relative names.
+    """
+    if not paths:
+        return []
+    files = [str(path) for path in paths]
+    return sorted(
+        [
+            *workflow_schema_findings(files, cwd),
+            *actionlint_findings(files, cwd),
+            *zizmor_findings(files, cwd),
+        ]
+    )
+
+
+def workflow_schema_findings(files: list[str], cwd: Path | None) -> list[str]:
+    proc = run_tool(
+        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json", *files],
+        cwd,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return [f"check-jsonschema failed: {(proc.stderr or proc.stdout).strip()}"]
+    found = []
+    for error in report.get("errors", []):
+        best = error.get("best_deep_match") or error
+        found.append(f"{error['filename']}: schema: {best['path']}: {best['message']}")
+    for error in report.get("parse_errors", []):
+        found.append(f"{error.get('filename', '?')}: schema: {error.get('message', error)}")
+    return found
+
+
+def actionlint_findings(files: list[str], cwd: Path | None) -> list[str]:
+    proc = run_tool(["actionlint", "-no-color", "-format", "{{json .}}", *files], cwd)
+    try:
+        report = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        return [f"actionlint failed: {(proc.stderr or proc.stdout).strip()}"]
+    if proc.returncode not in (0, 1):
+        return [f"actionlint failed: {(proc.stderr or proc.stdout).strip()}"]
+    return [
+        f"{e['filepath']}:{e['line']}:{e['column']}: actionlint: {e['message']} [{e['kind']}]"
+        for e in report
+    ]
+
+
+def zizmor_findings(files: list[str], cwd: Path | None) -> list[str]:
+    proc = run_tool(["zizmor", "--offline", "--no-progress", "--format", "json", *files], cwd)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return [f"zizmor failed: {(proc.stderr or proc.stdout).strip()}"]
+    # Findings silenced in the workflow (`# zizmor: ignore[...]`) are listed as ignored.
+    return [zizmor_line(finding) for finding in report if not finding.get("ignored")]
+
+
+def zizmor_line(finding: dict[str, Any]) -> str:
+    locations = finding.get("locations", [])
+    primary = next(
+        (loc for loc in locations if loc["symbolic"].get("kind") == "Primary"),
+        locations[0] if locations else None,
+    )
+    severity = finding.get("determinations", {}).get("severity", "?")
+    what = f"zizmor: {finding['ident']}: {finding['desc']} ({severity})"
+    if primary is None:
+        return what
+    key = primary["symbolic"]["key"]
+    path = key.get("Local", {}).get("verbatim_path", "?") if isinstance(key, dict) else "?"
+    start = primary["concrete"]["location"]["start_point"]
+    note = primary["symbolic"].get("annotation", "")
+    return f"{path}:{start['row'] + 1}:{start['column'] + 1}: {what}: {note}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole tree
+
+
+def validate_tree(model: Model, out: Path) -> list[str]:
+    """Every finding over the tree written at `out`, each `path: Kind/name: message`."""
+    found = overlay_findings(model, out)
+    found += manifest_findings(out)
+    workflows = sorted(
+        path.relative_to(out) for folder in WORKFLOW_DIRS for path in yaml_files(out / folder)
+    )
+    found += lint_workflows(workflows, cwd=out)
+    return found
+
+
+def overlay_dirs(model: Model, out: Path) -> list[Path]:
+    """Every overlay the model says exists, and any other overlay found on disk."""
+    expected = {
+        out / "apps" / service.name / "overlays" / placement.env
+        for service in model.services
+        for placement in service.placements
+    }
+    on_disk = {path.parent for path in (out / "apps").glob("*/overlays/*/kustomization.yaml")}
+    return sorted(expected | on_disk)
+
+
+def overlay_findings(model: Model, out: Path) -> list[str]:
+    overlays = overlay_dirs(model, out)
+    workers = max(1, min(len(overlays), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(check_overlay, overlays))
+    return [
+        f"{overlay.relative_to(out).as_posix()}: {finding}"
+        for overlay, findings in zip(overlays, results, strict=True)
+        for finding in findings
+    ]
+
+
+def check_overlay(overlay: Path) -> list[str]:
+    """One overlay: builds with real Kustomize, silently, into valid objects."""
+    if not (overlay / "kustomization.yaml").is_file():
+        return ["kustomization.yaml missing: run gitopsgen build"]
+    try:
+        docs, stderr = kustomize_build(overlay)
+    except KustomizeError as exc:
+        return [f"kustomize: {exc}"]
+    found = [f"kustomize: {line}" for line in stderr.splitlines() if line.strip()]
+    return found + validate_objects(docs)
+
+
+def manifest_findings(out: Path) -> list[str]:
+    """Plain manifests (argocd/, policies/): each document against its schema."""
+    found: list[str] = []
+    for folder in MANIFEST_DIRS:
+        for path in yaml_files(out / folder):
+            where = path.relative_to(out).as_posix()
+            try:
+                docs = load_documents(path.read_text(encoding="utf-8"))
+            except Exception as exc:  # any parse error is a finding
+                found.append(f"{where}: not valid YAML: {exc}")
+                continue
+            objects = [doc for doc in docs if not is_kustomization(doc)]
+            found += [f"{where}: {finding}" for finding in validate_objects(objects)]
+    return found
+
+
+def is_kustomization(doc: Any) -> bool:
+    """A Kustomize input (not an object the cluster receives)."""
+    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(
+        "kustomize.config.k8s.io/"
+    )
+
+
+def yaml_files(folder: Path) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())

@@ -1,0 +1,4 @@
+provider "google" {
+  project = {= project | hcl =}
+  region  = {= region | hcl =}
+}

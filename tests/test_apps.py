@@ -1,0 +1,149 @@
+"""`gitopsgen apps` and the small Go template evaluator behind its ApplicationSet expansion."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from generator import cli
+from generator.apps import ExpansionError, git_pathspec, merge_patch, sanitize_name
+from generator.gotemplate import TemplateError, render, to_json
+from tests.conftest import SPECS
+
+MINIMAL_JSON = [
+    {
+        "name": "hello-dev",
+        "project": "dev",
+        "cluster": "https://kubernetes.default.svc",
+        "namespace": "hello",
+        "path": "apps/hello/overlays/dev",
+        "auto_sync": True,
+        "revision": "main",
+        "repo": "https://github.com/acme/gitops.git",
+    }
+]
+
+
+def test_apps_json_for_the_minimal_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["apps", "-c", str(SPECS / "minimal.toml"), "--json"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert json.loads(out) == MINIMAL_JSON
+    assert out == json.dumps(MINIMAL_JSON, indent=2) + "\n"
+
+
+def test_apps_table_for_the_minimal_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["apps", "-c", str(SPECS / "minimal.toml")])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines() == [
+        "NAME       PROJECT  CLUSTER                         NAMESPACE  PATH"
+        "                     SYNC",
+        "hello-dev  dev      https://kubernetes.default.svc  hello      apps/hello/overlays/dev"
+        "  auto",
+    ]
+    assert out.endswith("\n")
+
+
+def test_apps_json_for_the_reference_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["apps", "-c", str(SPECS / "reference.toml"), "--json"]) == 0
+    apps = json.loads(capsys.readouterr().out)
+    assert [(a["name"], a["auto_sync"]) for a in apps] == [
+        ("ledger-worker-dev", True),
+        ("orders-api-dev", True),
+        ("payments-api-dev", True),
+        ("trading-engine-dev", True),
+        ("orders-api-staging", True),
+        ("payments-api-staging", True),
+        ("trading-engine-staging", True),
+        ("orders-api-prod", False),
+        ("payments-api-prod", False),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Go templates
+
+
+DATA: dict[str, Any] = {
+    "env": "dev",
+    "on": True,
+    "off": False,
+    "empty": "",
+    "n": 3.0,
+    "retry": {"limit": 3, "backoff": {"duration": "5s", "factor": 2}},
+    "path": {"segments": ["apps", "hello", "overlays", "dev"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ .env }}", "dev"),
+        ("{{.env}}-x", "dev-x"),
+        ("{{ index .path.segments 1 }}-{{ .env }}", "hello-dev"),
+        ("{{ .n }}", "3"),
+        ("{{ .on }}", "true"),
+        ("{{ toJson .retry }}", '{"backoff":{"duration":"5s","factor":2},"limit":3}'),
+        ('{{ toJson "<&>" }}', '"\\u003c\\u0026\\u003e"'),
+        ("a\n  {{- if .on }}\n  b\n  {{- end }}\nc", "a\n  b\nc"),
+        ("a\n  {{- if .off }}\n  b\n  {{- end }}\nc", "a\nc"),
+        ("{{ if .empty }}yes{{ else }}no{{ end }}", "no"),
+        ("x {{- .env -}} y", "xdevy"),
+        ('{{ index .retry "limit" }}', "3"),
+    ],
+)
+def test_go_template_subset(template: str, expected: str) -> None:
+    assert render(template, DATA) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ .missing }}", "no entry for key"),
+        ("{{ .env.deeper }}", "can't evaluate field deeper"),
+        ("{{ .env | upper }}", "pipes"),
+        ("{{ upper .env }}", "not supported"),
+        ("{{ range .path.segments }}x{{ end }}", "range"),
+        ("{{ .retry }}", "use toJson"),
+        ("{{ if .on }}never closed", "without {{ end }}"),
+        ("{{ end }}", "unexpected"),
+        ("{{ $x := 1 }}", "variables"),
+        ("{{ index .path.segments 9 }}", "out of range"),
+    ],
+)
+def test_go_template_refuses_what_it_cannot_judge(template: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        render(template, DATA)
+
+
+def test_to_json_prints_whole_floats_as_integers() -> None:
+    assert to_json({"b": 2.0, "a": [1.5, "x"]}) == '{"a":[1.5,"x"],"b":2}'
+
+
+# ---------------------------------------------------------------------------------------------
+# Generators and patches
+
+
+def test_git_pathspec_star_crosses_directories_like_git_ls_files() -> None:
+    spec = git_pathspec("apps/*/overlays/dev/argocd-app.json")
+    assert spec.match("apps/hello/overlays/dev/argocd-app.json")
+    assert spec.match("apps/a/b/overlays/dev/argocd-app.json")
+    assert not spec.match("apps/hello/overlays/prod/argocd-app.json")
+    with pytest.raises(ExpansionError):
+        git_pathspec("apps/?/x.json")
+
+
+def test_sanitize_name() -> None:
+    assert sanitize_name("directory_2") == "directory-2"
+    assert sanitize_name("argocd-app.json") == "argocd-app.json"
+
+
+def test_merge_patch_merges_maps_replaces_lists_and_deletes_on_null() -> None:
+    target = {"spec": {"a": 1, "list": [1, 2], "gone": True, "keep": {"x": 1}}}
+    patch = {"spec": {"list": [3], "gone": None, "keep": {"y": 2}, "new": "n"}}
+    assert merge_patch(target, patch) == {
+        "spec": {"a": 1, "list": [3], "keep": {"x": 1, "y": 2}, "new": "n"}
+    }

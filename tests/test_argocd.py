@@ -1,0 +1,317 @@
+"""Argo CD layer: the ApplicationSet's expansion, AppProjects, the root app, against the spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.apps import expand_tree, summary
+from generator.render.argocd import PARAMS_FILE, sso_group
+from generator.resolve import Model
+from generator.validate import validate_custom
+from tests.conftest import model_of, tree_of
+
+SYNC_OPTIONS = [
+    "PruneLast=true",
+    "PrunePropagationPolicy=foreground",
+    "RespectIgnoreDifferences=true",
+]
+WORKLOAD_GROUP = {"Deployment": "apps", "Rollout": "argoproj.io"}
+
+
+def load(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def generated(name: str) -> list[dict[str, Any]]:
+    model = model_of(name)
+    repo = f"https://github.com/{model.spec.gitops.repo}.git"
+    return expand_tree(tree_of(name), repo, model.spec.gitops.branch)
+
+
+def expected_summaries(model: Model) -> list[dict[str, Any]]:
+    """What the services file says, computed without the renderer."""
+    out = []
+    for env in model.environments:
+        for service in model.services:
+            if not any(p.env == env.name and p.tag for p in service.placements):
+                continue
+            out.append(
+                {
+                    "name": f"{service.name}-{env.name}",
+                    "project": env.name,
+                    "cluster": env.cluster,
+                    "namespace": service.namespace,
+                    "path": f"apps/{service.name}/overlays/{env.name}",
+                    "auto_sync": env.auto_sync,
+                    "revision": model.spec.gitops.branch,
+                    "repo": f"https://github.com/{model.spec.gitops.repo}.git",
+                }
+            )
+    return out
+
+
+def test_expansion_is_what_the_services_file_says(spec_name: str) -> None:
+    assert [summary(app) for app in generated(spec_name)] == expected_summaries(model_of(spec_name))
+
+
+def test_no_application_where_there_is_no_tag() -> None:
+    names = {app["metadata"]["name"] for app in generated("reference")}
+    assert "trading-engine-prod" not in names
+    assert "ledger-worker-staging" not in names
+    assert "ledger-worker-prod" not in names
+    assert len(names) == 9
+
+
+def test_reference_namespace_differs_from_service_name() -> None:
+    apps = {app["metadata"]["name"]: app for app in generated("reference")}
+    assert apps["ledger-worker-dev"]["spec"]["destination"]["namespace"] == "payments"
+    assert apps["payments-api-prod"]["spec"]["destination"]["namespace"] == "payments"
+
+
+def test_sync_policy_per_environment(spec_name: str) -> None:
+    model = model_of(spec_name)
+    for app in generated(spec_name):
+        env = model.environment(app["spec"]["project"])
+        policy = app["spec"]["syncPolicy"]
+        if env.auto_sync:
+            assert policy["automated"] == {"prune": True, "selfHeal": True}
+        else:
+            assert "automated" not in policy
+        create = ["CreateNamespace=true"] if env.create_namespace else []
+        assert policy["syncOptions"] == create + SYNC_OPTIONS
+        assert policy["retry"] == {
+            "limit": env.retry.limit,
+            "backoff": {
+                "duration": env.retry.backoff,
+                "factor": env.retry.factor,
+                "maxDuration": env.retry.max_duration,
+            },
+        }
+        assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+        assert app["metadata"]["namespace"] == "argocd"
+
+
+def test_retry_defaults_in_the_reference() -> None:
+    retries = {
+        app["spec"]["project"]: app["spec"]["syncPolicy"]["retry"] for app in generated("reference")
+    }
+    assert retries["dev"]["limit"] == 3
+    assert retries["dev"]["backoff"]["duration"] == "5s"
+    assert retries["staging"]["limit"] == retries["prod"]["limit"] == 5
+    assert retries["prod"]["backoff"] == {"duration": "10s", "factor": 2, "maxDuration": "3m"}
+
+
+def test_replicas_ignored_exactly_where_an_hpa_owns_them(spec_name: str) -> None:
+    model = model_of(spec_name)
+    services = {s.name: s for s in model.services}
+    for app in generated(spec_name):
+        service = services[app["spec"]["source"]["path"].split("/")[1]]
+        placement = next(p for p in service.placements if p.env == app["spec"]["project"])
+        if placement.hpa is None:
+            assert "ignoreDifferences" not in app["spec"]
+        else:
+            assert app["spec"]["ignoreDifferences"] == [
+                {
+                    "group": WORKLOAD_GROUP[service.workload_kind],
+                    "kind": service.workload_kind,
+                    "name": service.name,
+                    "jsonPointers": ["/spec/replicas"],
+                }
+            ]
+
+
+def test_payments_api_replicas_are_ignored_everywhere() -> None:
+    apps = {app["metadata"]["name"]: app for app in generated("reference")}
+    for env in ("dev", "staging", "prod"):
+        assert apps[f"payments-api-{env}"]["spec"]["ignoreDifferences"][0]["jsonPointers"] == [
+            "/spec/replicas"
+        ]
+    assert "ignoreDifferences" not in apps["orders-api-prod"]["spec"]
+
+
+def test_every_generated_application_is_valid(spec_name: str) -> None:
+    for app in generated(spec_name):
+        assert validate_custom(app) == []
+
+
+def test_argocd_objects_are_valid(spec_name: str) -> None:
+    tree = tree_of(spec_name)
+    paths = [p for p in tree if p.startswith("argocd/")]
+    assert "argocd/applicationset.yaml" in paths
+    assert "argocd/root.yaml" in paths
+    for path in paths:
+        assert validate_custom(load(tree[path])) == [], path
+
+
+def test_applicationset_settings() -> None:
+    appset = load(tree_of("reference")["argocd/applicationset.yaml"])
+    spec = appset["spec"]
+    assert appset["metadata"]["namespace"] == "argocd"
+    assert spec["goTemplate"] is True
+    assert spec["goTemplateOptions"] == ["missingkey=error"]
+    (matrix,) = spec["generators"]
+    listed, git = matrix["matrix"]["generators"]
+    assert [e["env"] for e in listed["list"]["elements"]] == ["dev", "staging", "prod"]
+    assert git["git"]["repoURL"] == "https://github.com/bank-org/gitops-repo.git"
+    assert git["git"]["revision"] == "main"
+
+
+def test_a_broken_applicationset_shows_up_in_the_expansion() -> None:
+    tree = dict(tree_of("minimal"))
+    text = tree["argocd/applicationset.yaml"]
+    tree["argocd/applicationset.yaml"] = text.replace("{{ .namespace }}", "{{ .namespaces }}")
+    with pytest.raises(ValueError, match="namespaces"):
+        expand_tree(tree, "https://github.com/acme/gitops.git", "main")
+    tree["argocd/applicationset.yaml"] = text.replace(
+        "{{- if .autoSync }}", "{{- if .createNamespace }}"
+    )
+    (app,) = expand_tree(tree, "https://github.com/acme/gitops.git", "main")
+    assert summary(app)["auto_sync"] is False
+
+
+def test_params_file_is_not_a_kustomize_input(spec_name: str) -> None:
+    tree = tree_of(spec_name)
+    model = model_of(spec_name)
+    for service in model.services:
+        for placement in service.placements:
+            overlay = f"apps/{service.name}/overlays/{placement.env}"
+            assert PARAMS_FILE not in tree[f"{overlay}/kustomization.yaml"]
+            params = load(tree[f"{overlay}/{PARAMS_FILE}"])
+            assert params["namespace"] == service.namespace
+
+
+# ---------------------------------------------------------------------------------------------
+# AppProjects
+
+
+def project(spec_name: str, env: str) -> dict[str, Any]:
+    doc: dict[str, Any] = load(tree_of(spec_name)[f"argocd/projects/{env}.yaml"])
+    return doc
+
+
+def test_one_project_per_environment(spec_name: str) -> None:
+    model = model_of(spec_name)
+    paths = sorted(p for p in tree_of(spec_name) if p.startswith("argocd/projects/"))
+    assert paths == sorted(f"argocd/projects/{env.name}.yaml" for env in model.environments)
+
+
+def test_project_destinations_are_exactly_the_applications(spec_name: str) -> None:
+    model = model_of(spec_name)
+    apps = generated(spec_name)
+    for env in model.environments:
+        proj = project(spec_name, env.name)
+        pairs = {
+            (a["spec"]["destination"]["server"], a["spec"]["destination"]["namespace"])
+            for a in apps
+            if a["spec"]["project"] == env.name
+        }
+        assert proj["metadata"]["name"] == env.name
+        assert [(d["server"], d["namespace"]) for d in proj["spec"]["destinations"]] == sorted(
+            pairs
+        )
+        assert proj["spec"]["sourceRepos"] == [f"https://github.com/{model.spec.gitops.repo}.git"]
+        assert not any(
+            "*" in d["namespace"] or "*" in d["server"] for d in proj["spec"]["destinations"]
+        )
+
+
+def test_namespace_is_the_only_cluster_resource_and_only_where_created(spec_name: str) -> None:
+    model = model_of(spec_name)
+    for env in model.environments:
+        proj = project(spec_name, env.name)
+        whitelist = proj["spec"]["clusterResourceWhitelist"]
+        if not env.create_namespace:
+            assert whitelist == []
+            continue
+        namespaces = sorted({d["namespace"] for d in proj["spec"]["destinations"]})
+        assert whitelist == [{"group": "", "kind": "Namespace", "name": ns} for ns in namespaces]
+
+
+def test_reference_prod_rbac_is_exact() -> None:
+    roles = {r["name"]: r for r in project("reference", "prod")["spec"]["roles"]}
+    assert list(roles) == ["orders", "payments", "platform"]
+    assert roles["payments"]["groups"] == ["bank-org:team-payments"]
+    assert roles["payments"]["policies"] == [
+        "p, proj:prod:payments, applications, get, prod/payments-api-prod, allow"
+    ]
+    assert roles["orders"]["policies"] == [
+        "p, proj:prod:orders, applications, get, prod/orders-api-prod, allow"
+    ]
+    assert roles["platform"]["groups"] == ["bank-org:platform-team"]
+    assert roles["platform"]["policies"] == [
+        "p, proj:prod:platform, applications, get, prod/*, allow",
+        "p, proj:prod:platform, applications, sync, prod/*, allow",
+    ]
+
+
+def test_reference_dev_teams_may_sync_their_own() -> None:
+    roles = {r["name"]: r for r in project("reference", "dev")["spec"]["roles"]}
+    assert list(roles) == ["orders", "payments", "trading", "platform"]
+    assert roles["payments"]["policies"] == [
+        "p, proj:dev:payments, applications, get, dev/ledger-worker-dev, allow",
+        "p, proj:dev:payments, applications, sync, dev/ledger-worker-dev, allow",
+        "p, proj:dev:payments, applications, get, dev/payments-api-dev, allow",
+        "p, proj:dev:payments, applications, sync, dev/payments-api-dev, allow",
+    ]
+    assert roles["trading"]["groups"] == ["bank-org:team-trading"]
+
+
+def test_every_team_policy_names_an_application_of_its_project(spec_name: str) -> None:
+    apps = {(a["spec"]["project"], a["metadata"]["name"]) for a in generated(spec_name)}
+    for env in model_of(spec_name).environments:
+        for role in project(spec_name, env.name)["spec"]["roles"]:
+            for line in role["policies"]:
+                p, subject, resource, action, obj, effect = (f.strip() for f in line.split(","))
+                assert (p, resource, effect) == ("p", "applications", "allow")
+                assert subject == f"proj:{env.name}:{role['name']}"
+                assert action in ("get", "sync")
+                proj, _, name = obj.partition("/")
+                assert proj == env.name
+                assert name == "*" or (env.name, name) in apps
+
+
+def test_sync_windows_carry_the_platform_time_zone() -> None:
+    windows = project("reference", "prod")["spec"]["syncWindows"]
+    assert windows == [
+        {
+            "kind": "allow",
+            "schedule": "0 10 * * 0-4",
+            "duration": "6h",
+            "applications": ["*"],
+            "manualSync": False,
+            "timeZone": "Asia/Dubai",
+        }
+    ]
+    assert project("gcp", "prod")["spec"]["syncWindows"][0]["timeZone"] == "Europe/Berlin"
+    assert "syncWindows" not in project("reference", "dev")["spec"]
+
+
+def test_root_app_deploys_argocd_itself() -> None:
+    root = load(tree_of("reference")["argocd/root.yaml"])
+    assert root["kind"] == "Application"
+    assert root["metadata"]["namespace"] == "argocd"
+    assert root["spec"]["project"] == "default"
+    assert root["spec"]["source"] == {
+        "repoURL": "https://github.com/bank-org/gitops-repo.git",
+        "targetRevision": "main",
+        "path": "argocd",
+        "directory": {"recurse": True},
+    }
+    assert root["spec"]["destination"]["namespace"] == "argocd"
+    assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+
+
+@pytest.mark.parametrize(
+    ("handle", "group"),
+    [
+        ("@bank-org/platform-team", "bank-org:platform-team"),
+        ("@acme/web", "acme:web"),
+        ("@alice", None),
+        ("@acme/", None),
+    ],
+)
+def test_sso_group(handle: str, group: str | None) -> None:
+    assert sso_group(handle) == group

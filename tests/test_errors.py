@@ -1,0 +1,991 @@
+"""Every rule of DESIGN section 1: a bad input, the exact message and its FILE:LINE:COL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.errors import InputError
+from generator.load import load_text
+
+# A small valid services file; each case edits one spot of it. Line numbers matter.
+BASE = """\
+[gitops]
+repo = "acme/gitops"
+
+[cloud]
+provider = "aws"
+region = "eu-west-1"
+account = "222222222222"
+
+[platform]
+owners = ["@acme/platform"]
+timezone = "Europe/Berlin"
+
+[environments.dev]
+cluster = "https://dev.example.com"
+auto_sync = true
+
+[environments.prod]
+cluster = "https://prod.example.com"
+promote_from = "dev"
+approvers = ["@acme/leads"]
+
+[teams.web]
+owners = ["@acme/web"]
+
+[services.hello]
+team = "web"
+repo = "acme/hello"
+
+[services.hello.envs.dev]
+tag = "1.0.0"
+"""
+
+GCP = (
+    'provider = "gcp"\n'
+    'region = "europe-west1"\n'
+    'account = "my-project"\n'
+    'registry_repository = "apps"\n'
+    'workload_identity_provider = "projects/123/locations/global/workloadIdentityPools/gh-pool'
+    '/providers/gh-provider"\n'
+    'service_account = "ci@my-project.iam.gserviceaccount.com"\n'
+)
+
+SERVICE = 'repo = "acme/hello"'  # line 27: a service-level key goes on line 28
+PROD = 'approvers = ["@acme/leads"]'  # line 20: an environment-level key goes on line 21
+DEV = "auto_sync = true"  # line 15: a dev key goes on line 16
+TAG = 'tag = "1.0.0"'  # line 30
+
+
+def edit(old: str, new: str, text: str = BASE) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_text(text, "s.toml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_base_is_valid() -> None:
+    assert load_text(BASE, "s.toml").warnings == ()
+    cloud = 'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n'
+    assert load_text(edit(cloud, GCP), "s.toml").warnings == ()
+
+
+GCP_BAD = """\
+provider = "gcp"
+region = "europe-west1"
+account = "My_Project"
+registry_repository = "Apps"
+workload_identity_provider = "github-pool/github-provider"
+service_account = "ci-at-my-project"
+"""
+
+
+# (id, old, new, expected lines without the "s.toml:" prefix)
+CASES: list[tuple[str, str, str, list[str]]] = [
+    # --- structure: keys and types ------------------------------------------------------------
+    (
+        "unknown-key-did-you-mean",
+        SERVICE,
+        SERVICE + "\nprot = 80",
+        ["28:1: services.hello.prot: unknown key (did you mean 'port'?)"],
+    ),
+    (
+        "unknown-key-lists-the-keys",
+        'account = "222222222222"',
+        'account = "222222222222"\nzone = "a"',
+        [
+            "8:1: cloud.zone: unknown key; the keys here are account, provider, region,"
+            " registry, registry_repository, service_account, workload_identity_provider"
+        ],
+    ),
+    (
+        "unknown-top-level-table",
+        "[teams.web]",
+        "[team.web]",
+        [
+            "22:2: team: unknown key (did you mean 'teams'?)",
+            "26:1: services.hello.team: team 'web' does not exist; none is defined",
+        ],
+    ),
+    (
+        "integer-given-a-string",
+        SERVICE,
+        SERVICE + '\nport = "80"',
+        ["28:1: services.hello.port: expected an integer, got the string '80'"],
+    ),
+    (
+        "boolean-given-an-integer",
+        DEV,
+        "auto_sync = 1",
+        ["15:1: environments.dev.auto_sync: expected a boolean, got the number 1"],
+    ),
+    (
+        "string-given-a-date",
+        SERVICE,
+        "repo = 2024-01-31",
+        ["27:1: services.hello.repo: expected a string, got the date 2024-01-31"],
+    ),
+    (
+        "table-where-a-value-is-expected",
+        SERVICE,
+        SERVICE + "\n[services.hello.port]\nnumber = 80",
+        ["28:17: services.hello.port: expected an integer, got a table"],
+    ),
+    (
+        "value-where-a-table-is-expected",
+        "[services.hello.envs.dev]\n" + TAG,
+        'envs = "dev"',
+        ["29:1: services.hello.envs: expected a table, got the string 'dev'"],
+    ),
+    (
+        "string-where-an-array-is-expected",
+        'owners = ["@acme/web"]',
+        'owners = "@acme/web"',
+        ["23:1: teams.web.owners: expected an array, got the string '@acme/web'"],
+    ),
+    (
+        "array-element-of-the-wrong-type",
+        'owners = ["@acme/web"]',
+        'owners = ["@acme/web", 7]',
+        ["23:24: teams.web.owners[1]: expected a string, got the number 7"],
+    ),
+    (
+        "env-value-not-a-string",
+        SERVICE,
+        SERVICE + "\nenv = { PORT = 8080 }",
+        ["28:9: services.hello.env.PORT: expected a string, got the number 8080"],
+    ),
+    (
+        "unknown-choice",
+        'provider = "aws"',
+        'provider = "azure"',
+        ["5:1: cloud.provider: must be one of 'aws' or 'gcp', got 'azure'"],
+    ),
+    (
+        "unknown-choice-did-you-mean",
+        SERVICE,
+        SERVICE + '\ncanary = { traffic = "isito", steps = [{ weight = 10 }] }',
+        [
+            "28:12: services.hello.canary.traffic: must be one of 'alb', 'istio' or"
+            " 'replicas', got 'isito' (did you mean 'istio'?)"
+        ],
+    ),
+    (
+        "missing-required-key",
+        'team = "web"\n',
+        "",
+        ["25:11: services.hello.team: missing required key"],
+    ),
+    (
+        "missing-top-level-table",
+        '[gitops]\nrepo = "acme/gitops"\n\n',
+        "",
+        ["1:1: gitops: missing required table [gitops]"],
+    ),
+    # --- names ----------------------------------------------------------------------------
+    (
+        "service-name-not-a-label",
+        "[services.hello]\nteam",
+        '[services.Hello_World]\nteam = "web"\n[services.hello]\nteam',
+        [
+            "25:11: services.Hello_World: service name 'Hello_World' is not a DNS-1123 label:"
+            " it contains 'H', 'W', '_'; only lowercase letters, digits and '-' are allowed"
+        ],
+    ),
+    (
+        "service-name-path-traversal",
+        "[services.hello]\nteam",
+        '[services."../../etc"]\nteam = "web"\n[services.hello]\nteam',
+        [
+            "25:11: services.\"../../etc\": service name '../../etc' is not a DNS-1123 label:"
+            " it contains '.', '/'; only lowercase letters, digits and '-' are allowed"
+        ],
+    ),
+    (
+        "service-name-starting-with-a-digit",
+        "[services.hello]\nteam",
+        '[services.1api]\nteam = "web"\n[services.hello]\nteam',
+        [
+            "25:11: services.1api: service name '1api' must start with a letter: its Kubernetes"
+            " Service is named after it"
+        ],
+    ),
+    (
+        "canary-host",
+        SERVICE,
+        SERVICE + '\ncanary = { traffic = "istio", host = "https://api.example.com",'
+        " steps = [{ weight = 10 }] }",
+        [
+            "28:31: services.hello.canary.host: 'https://api.example.com' is not a host name"
+            " (lowercase DNS labels joined by '.', optionally starting with '*.')"
+        ],
+    ),
+    (
+        "environment-name-not-a-label",
+        DEV,
+        DEV + "\n[environments.-qa]\ncluster = 'https://qa.example.com'",
+        [
+            "16:15: environments.-qa: environment name '-qa' is not a DNS-1123 label:"
+            " it must start and end with a lowercase letter or digit"
+        ],
+    ),
+    (
+        "team-name-too-long",
+        'owners = ["@acme/web"]',
+        'owners = ["@acme/web"]\n[teams.' + "t" * 64 + "]\nowners = ['@acme/t']",
+        [
+            f"24:8: teams.{'t' * 64}: team name '{'t' * 64}' is not a DNS-1123 label:"
+            " it has 64 characters, at most 63 are allowed"
+        ],
+    ),
+    (
+        "namespace-not-a-label",
+        SERVICE,
+        SERVICE + '\nnamespace = "Payments"',
+        [
+            "28:1: services.hello.namespace: namespace 'Payments' is not a DNS-1123 label:"
+            " it contains 'P'; only lowercase letters, digits and '-' are allowed"
+        ],
+    ),
+    # --- references ---------------------------------------------------------------------------
+    (
+        "team-does-not-exist",
+        'team = "web"',
+        'team = "wbe"',
+        ["26:1: services.hello.team: team 'wbe' does not exist (did you mean 'web'?)"],
+    ),
+    (
+        "team-does-not-exist-no-suggestion",
+        'team = "web"',
+        'team = "payments"',
+        ["26:1: services.hello.team: team 'payments' does not exist; defined: web"],
+    ),
+    (
+        "service-env-names-no-environment",
+        "[services.hello.envs.dev]",
+        "[services.hello.envs.dve]",
+        ["29:22: services.hello.envs.dve: environment 'dve' does not exist (did you mean 'dev'?)"],
+    ),
+    (
+        "promote-from-unknown",
+        'promote_from = "dev"',
+        'promote_from = "dve"',
+        [
+            "19:1: environments.prod.promote_from: environment 'dve' does not exist"
+            " (did you mean 'dev'?)"
+        ],
+    ),
+    (
+        "promote-from-cycle",
+        DEV,
+        DEV + '\npromote_from = "prod"',
+        ["16:1: environments.dev.promote_from: promote_from forms a cycle: dev -> prod -> dev"],
+    ),
+    (
+        "promote-from-itself",
+        'promote_from = "dev"',
+        'promote_from = "prod"',
+        ["19:1: environments.prod.promote_from: promote_from forms a cycle: prod -> prod"],
+    ),
+    (
+        "sync-role-unknown",
+        PROD,
+        PROD + '\nsync_roles = ["platfrom", "web", "wbe"]',
+        [
+            "21:15: environments.prod.sync_roles[0]: sync role 'platfrom' is neither a team"
+            " nor 'platform' (did you mean 'platform'?)",
+            "21:34: environments.prod.sync_roles[2]: sync role 'wbe' is neither a team"
+            " nor 'platform' (did you mean 'web'?)",
+        ],
+    ),
+    # --- quantities, ports, replicas ------------------------------------------------------
+    (
+        "quantity-invalid",
+        SERVICE,
+        SERVICE + '\nresources = { requests = { cpu = "1.5 cores", memory = "1GB" } }',
+        [
+            "28:28: services.hello.resources.requests.cpu: '1.5 cores' is not a Kubernetes"
+            " quantity (e.g. '250m', '1' or '1.5')",
+            "28:47: services.hello.resources.requests.memory: '1GB' is not a Kubernetes"
+            " quantity (e.g. '512Mi', '1Gi' or '1e9')",
+        ],
+    ),
+    (
+        "quantity-negative",
+        DEV,
+        DEV + '\nresources = { limits = { cpu = "-1" } }',
+        ["16:26: environments.dev.resources.limits.cpu: '-1' must not be negative"],
+    ),
+    (
+        "memory-in-millibytes",
+        SERVICE,
+        SERVICE + '\nresources = { limits = { memory = "512m" } }',
+        [
+            "28:26: services.hello.resources.limits.memory: '512m' means 0.512 bytes"
+            " ('m' is milli); did you mean '512Mi'?"
+        ],
+    ),
+    (
+        "request-above-limit",
+        TAG,
+        TAG + '\nresources = { limits = { memory = "64Mi" } }',
+        [
+            "31:1: services.hello.envs.dev.resources: in 'dev' the memory request '128Mi' is"
+            " above the limit '64Mi'; Kubernetes rejects such a pod"
+        ],
+    ),
+    (
+        "port-out-of-range",
+        SERVICE,
+        SERVICE + "\nport = 65536",
+        ["28:1: services.hello.port: must be between 1 and 65535, or 0 for no port; got 65536"],
+    ),
+    (
+        "replicas-negative",
+        TAG,
+        TAG + "\nreplicas = -1",
+        ["31:1: services.hello.envs.dev.replicas: must be at least 0, got -1"],
+    ),
+    (
+        "environment-replicas-negative",
+        DEV,
+        DEV + "\nreplicas = -2",
+        ["16:1: environments.dev.replicas: must be at least 0, got -2"],
+    ),
+    # --- tags and images ------------------------------------------------------------------
+    (
+        "tag-latest",
+        TAG,
+        'tag = "latest"',
+        [
+            "30:1: services.hello.envs.dev.tag: 'latest' is not allowed: pin the tag of one"
+            " build so every deploy is repeatable"
+        ],
+    ),
+    (
+        "tag-empty",
+        TAG,
+        'tag = ""',
+        [
+            "30:1: services.hello.envs.dev.tag: must not be empty (leave tag out to not deploy"
+            " to this environment)"
+        ],
+    ),
+    (
+        "tag-invalid",
+        TAG,
+        'tag = "v1/2"',
+        [
+            "30:1: services.hello.envs.dev.tag: 'v1/2' is not an image tag (at most 128"
+            " letters, digits, '_', '.' and '-', not starting with '.' or '-')"
+        ],
+    ),
+    (
+        "image-name-invalid",
+        SERVICE,
+        SERVICE + '\nimage = "Hello"',
+        [
+            "28:1: services.hello.image: 'Hello' is not an image repository name (lowercase"
+            " letters, digits, '.', '_', '-' and '/')"
+        ],
+    ),
+    # --- hpa and pdb ---------------------------------------------------------------------------
+    (
+        "hpa-bounds",
+        SERVICE,
+        SERVICE + "\nhpa = { min = 0, max = 5, cpu_utilization = 101 }",
+        [
+            "28:9: services.hello.hpa.min: must be at least 1, got 0",
+            "28:27: services.hello.hpa.cpu_utilization: must be between 1 and 100, got 101",
+        ],
+    ),
+    (
+        "hpa-max-below-min",
+        SERVICE,
+        SERVICE + "\nhpa = { min = 5, max = 2 }",
+        ["28:18: services.hello.hpa.max: max (2) must be at least min (5)"],
+    ),
+    (
+        "hpa-env-max-below-service-min",
+        SERVICE + "\n\n[services.hello.envs.dev]\n" + TAG,
+        SERVICE
+        + "\nhpa = { min = 2 }\n\n[services.hello.envs.dev]\n"
+        + TAG
+        + "\nhpa = { max = 1 }",
+        ["32:9: services.hello.envs.dev.hpa.max: max (1) must be at least min (2)"],
+    ),
+    (
+        "hpa-in-environment-without-service-hpa",
+        TAG,
+        TAG + "\nhpa = { min = 5 }",
+        [
+            "31:1: services.hello.envs.dev.hpa: there is no HPA to adjust: declare hpa in"
+            " [services.hello] first"
+        ],
+    ),
+    (
+        "pdb-both",
+        SERVICE,
+        SERVICE + '\npdb = { min_available = "50%", max_unavailable = 1 }',
+        ["28:1: services.hello.pdb: set exactly one of min_available and max_unavailable"],
+    ),
+    (
+        "pdb-neither",
+        SERVICE,
+        SERVICE + "\npdb = {}",
+        ["28:1: services.hello.pdb: set exactly one of min_available and max_unavailable"],
+    ),
+    (
+        "pdb-not-a-percentage",
+        SERVICE,
+        SERVICE + '\npdb = { min_available = "50" }',
+        [
+            "28:9: services.hello.pdb.min_available: must be an integer of at least 0 or a"
+            " percentage such as '50%', got '50'"
+        ],
+    ),
+    (
+        "pdb-over-100-percent",
+        SERVICE,
+        SERVICE + '\npdb = { max_unavailable = "150%" }',
+        [
+            "28:9: services.hello.pdb.max_unavailable: must be an integer of at least 0 or a"
+            " percentage such as '50%', got '150%'"
+        ],
+    ),
+    (
+        "pdb-negative",
+        SERVICE,
+        SERVICE + "\npdb = { max_unavailable = -1 }",
+        ["28:9: services.hello.pdb.max_unavailable: must be at least 0, got -1"],
+    ),
+    (
+        "pdb-wrong-type",
+        SERVICE,
+        SERVICE + "\npdb = { max_unavailable = 0.5 }",
+        [
+            "28:9: services.hello.pdb.max_unavailable: expected an integer or a string,"
+            " got the number 0.5"
+        ],
+    ),
+    # --- tolerations ----------------------------------------------------------------------
+    (
+        "toleration-exists-with-value",
+        DEV,
+        DEV + '\ntolerations = [{ key = "gpu", operator = "Exists", value = "yes" }]',
+        ["16:52: environments.dev.tolerations[0].value: must not be set when operator is 'Exists'"],
+    ),
+    (
+        "toleration-without-key-must-exist",
+        DEV,
+        DEV + '\ntolerations = [{ operator = "Equal", value = "x" }]',
+        [
+            "16:18: environments.dev.tolerations[0].operator: must be 'Exists' when the"
+            " toleration has no key"
+        ],
+    ),
+    (
+        "toleration-seconds-without-noexecute",
+        SERVICE,
+        SERVICE + '\ntolerations = [{ key = "k", effect = "NoSchedule", toleration_seconds = 30 }]',
+        [
+            "28:52: services.hello.tolerations[0].toleration_seconds: is only allowed with"
+            " effect = 'NoExecute'"
+        ],
+    ),
+    (
+        "toleration-effect-unknown",
+        DEV,
+        DEV + '\ntolerations = [{ key = "k", effect = "NoExecut" }]',
+        [
+            "16:29: environments.dev.tolerations[0].effect: must be one of 'NoSchedule',"
+            " 'PreferNoSchedule' or 'NoExecute', got 'NoExecut' (did you mean 'NoExecute'?)"
+        ],
+    ),
+    # --- variables ------------------------------------------------------------------------
+    (
+        "env-variable-name",
+        SERVICE,
+        SERVICE + '\nenv = { "1ST" = "x", OK = "y" }',
+        [
+            "28:9: services.hello.env.1ST: '1ST' is not a valid variable name (letters,"
+            " digits and '_', not starting with a digit)"
+        ],
+    ),
+    (
+        "config-variable-name",
+        TAG,
+        TAG + '\nconfig = { "db-host" = "x" }',
+        [
+            "31:12: services.hello.envs.dev.config.db-host: 'db-host' is not a valid"
+            " variable name (letters, digits and '_', not starting with a digit)"
+        ],
+    ),
+    # --- GitHub ---------------------------------------------------------------------------------
+    (
+        "owner-format",
+        'owners = ["@acme/web"]',
+        'owners = ["acme/web"]',
+        [
+            "23:11: teams.web.owners[0]: 'acme/web' is not a GitHub owner: write '@org/team'"
+            " or '@user'"
+        ],
+    ),
+    (
+        "approver-format",
+        PROD,
+        'approvers = ["@acme/leads", "@-x"]',
+        [
+            "20:29: environments.prod.approvers[1]: '@-x' is not a GitHub owner: write"
+            " '@org/team' or '@user'"
+        ],
+    ),
+    (
+        "owners-empty",
+        'owners = ["@acme/platform"]',
+        "owners = []",
+        ["10:1: platform.owners: needs at least one owner"],
+    ),
+    (
+        "repo-format",
+        SERVICE,
+        'repo = "hello"',
+        ["27:1: services.hello.repo: 'hello' is not a GitHub repository: write 'owner/name'"],
+    ),
+    (
+        "gitops-repo-format",
+        'repo = "acme/gitops"',
+        'repo = "https://github.com/acme/gitops"',
+        [
+            "2:1: gitops.repo: 'https://github.com/acme/gitops' is not a GitHub repository:"
+            " write 'owner/name'"
+        ],
+    ),
+    (
+        "gitops-generator-empty",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\ngenerator = ""',
+        ["3:1: gitops.generator: '' is not a pip requirement (e.g. 'gitopsgen[validate]==1.2.0')"],
+    ),
+    (
+        "required-approvals",
+        PROD,
+        PROD + "\nrequired_approvals = 0",
+        ["21:1: environments.prod.required_approvals: must be at least 1, got 0"],
+    ),
+    # --- cloud ----------------------------------------------------------------------------
+    (
+        "aws-account",
+        'account = "222222222222"',
+        'account = "2222-2222-2222"',
+        ["7:1: cloud.account: must be a 12-digit AWS account id, got '2222-2222-2222'"],
+    ),
+    (
+        "aws-region",
+        'region = "eu-west-1"',
+        'region = "Europe"',
+        ["6:1: cloud.region: 'Europe' is not an AWS region such as 'eu-west-1'"],
+    ),
+    (
+        "aws-with-gcp-key",
+        'account = "222222222222"',
+        'account = "222222222222"\nregistry_repository = "apps"',
+        ["8:1: cloud.registry_repository: is only used with provider = 'gcp'"],
+    ),
+    (
+        "registry-with-scheme",
+        'account = "222222222222"',
+        'account = "222222222222"\nregistry = "https://registry.example.com"',
+        [
+            "8:1: cloud.registry: 'https://registry.example.com' is not a registry: write a"
+            " host name with an optional path, without a scheme (e.g."
+            " 'registry.example.com/team')"
+        ],
+    ),
+    (
+        "gcp-needs-its-keys",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"',
+        'provider = "gcp"\nregion = "europe-west1"\naccount = "my-project"',
+        [
+            "4:2: cloud.registry_repository: missing required key: provider = 'gcp' needs it",
+            "4:2: cloud.service_account: missing required key: provider = 'gcp' needs it",
+            "4:2: cloud.workload_identity_provider: missing required key: provider = 'gcp'"
+            " needs it",
+        ],
+    ),
+    (
+        "gcp-formats",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP_BAD,
+        [
+            "7:1: cloud.account: 'My_Project' is not a GCP project id (6 to 30 lowercase"
+            " letters, digits and '-', starting with a letter)",
+            "8:1: cloud.registry_repository: 'Apps' is not an Artifact Registry repository"
+            " id (lowercase letters, digits and '-', starting with a letter)",
+            "9:1: cloud.workload_identity_provider: 'github-pool/github-provider' is not the"
+            " provider's full resource name: write 'projects/<project number>/locations/"
+            "global/workloadIdentityPools/<pool>/providers/<provider>'",
+            "10:1: cloud.service_account: 'ci-at-my-project' is not a service account email"
+            " (e.g. 'ci@my-project.iam.gserviceaccount.com')",
+        ],
+    ),
+    # --- time -------------------------------------------------------------------------------
+    (
+        "timezone-unknown",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berln"',
+        [
+            "11:1: platform.timezone: unknown time zone 'Europe/Berln'"
+            " (did you mean 'Europe/Berlin'?)"
+        ],
+    ),
+    (
+        "cron-six-fields",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 0 10 * * 1", duration = "1h" }]',
+        [
+            "21:35: environments.prod.sync_windows[0].schedule: '0 0 10 * * 1' is not a"
+            " schedule Argo CD accepts: expected exactly 5 fields, found 6: [0 0 10 * * 1]"
+            " (Argo CD schedules have no seconds field: minute hour day-of-month month"
+            " day-of-week)"
+        ],
+    ),
+    (
+        "cron-out-of-range",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 25 * * *", duration = "1h" }]',
+        [
+            "21:35: environments.prod.sync_windows[0].schedule: '0 25 * * *' is not a"
+            " schedule Argo CD accepts: end of range (25) above maximum (23): 25"
+        ],
+    ),
+    (
+        "window-duration-in-days",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "1d" }]',
+        [
+            "21:60: environments.prod.sync_windows[0].duration: not a Go duration: '1d'"
+            " (unknown unit 'd'; units are ns, us, ms, s, m, h; 24h is a day)"
+        ],
+    ),
+    (
+        "window-duration-zero",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "0s" }]',
+        ["21:60: environments.prod.sync_windows[0].duration: duration '0s' must be positive"],
+    ),
+    (
+        "window-kind-unknown",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "block", schedule = "0 10 * * *", duration = "1h" }]',
+        [
+            "21:19: environments.prod.sync_windows[0].kind: must be one of 'allow' or 'deny',"
+            " got 'block'"
+        ],
+    ),
+    (
+        "sync-windows-forbid-syncing-for-ever",
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "deny", schedule = "0 0 * * *", duration = "24h" }]',
+        [
+            "21:1: environments.prod.sync_windows: these sync windows forbid every sync for"
+            " ever: sync_windows[0] (deny '0 0 * * *' for 24h) denies, it is active at every"
+            " moment, and it does not set manual_sync; shorten it, make it fire less often, or"
+            " set manual_sync = true"
+        ],
+    ),
+    (
+        "retry-values",
+        PROD,
+        PROD + '\nretry = { limit = -2, factor = 0, backoff = "5x", max_duration = "1d" }',
+        [
+            "21:11: environments.prod.retry.limit: must be -1 (retry for ever) or more, got -2",
+            "21:23: environments.prod.retry.factor: must be at least 1, got 0",
+            "21:35: environments.prod.retry.backoff: not a Go duration: '5x' (unknown unit"
+            " 'x'; units are ns, us, ms, s, m, h; 24h is a day)",
+            "21:51: environments.prod.retry.max_duration: not a Go duration: '1d' (unknown"
+            " unit 'd'; units are ns, us, ms, s, m, h; 24h is a day)",
+        ],
+    ),
+    # --- canary and analysis --------------------------------------------------------------------
+    (
+        "canary-no-steps",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [] }",
+        ["28:12: services.hello.canary.steps: a canary needs at least one step"],
+    ),
+    (
+        "canary-weights",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [{ weight = 0 }, { weight = 50 }, { weight = 40 },"
+        " { weight = 100 }] }",
+        [
+            "28:23: services.hello.canary.steps[0].weight: must be between 1 and 99, got 0",
+            "28:56: services.hello.canary.steps[2].weight: weights must increase from step"
+            " to step: 40 follows 50",
+            "28:73: services.hello.canary.steps[3].weight: must be between 1 and 99, got 100",
+        ],
+    ),
+    (
+        "canary-pause",
+        SERVICE,
+        SERVICE + '\ncanary = { steps = [{ weight = 10, pause = "1d" },'
+        ' { weight = 20, pause = "500ms" }] }',
+        [
+            "28:36: services.hello.canary.steps[0].pause: not a Go duration: '1d' (unknown"
+            " unit 'd'; units are ns, us, ms, s, m, h; 24h is a day)",
+            "28:67: services.hello.canary.steps[1].pause: pause '500ms' is shorter than 1s,"
+            " the shortest pause Argo Rollouts waits",
+        ],
+    ),
+    (
+        "canary-traffic-without-port",
+        SERVICE,
+        SERVICE + '\nport = 0\ncanary = { traffic = "alb", steps = [{ weight = 10 }] }',
+        [
+            "29:12: services.hello.canary.traffic: traffic 'alb' routes requests to the"
+            " service's port, but port is 0"
+        ],
+    ),
+    (
+        "canary-analysis-without-metric",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [{ weight = 10 }], analysis = true }"
+        '\nanalysis = { interval = "1m" }',
+        [
+            "28:39: services.hello.canary.analysis: analysis = true needs at least one"
+            " metric: set success_rate, latency_p99_ms or error_logs in"
+            " [services.hello.analysis]"
+        ],
+    ),
+    (
+        "canary-analysis-without-table",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [{ weight = 10 }], analysis = true }",
+        [
+            "28:39: services.hello.canary.analysis: analysis = true needs at least one"
+            " metric: set success_rate, latency_p99_ms or error_logs in"
+            " [services.hello.analysis]"
+        ],
+    ),
+    (
+        "analysis-values",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [{ weight = 10 }], analysis = true }\n"
+        "[services.hello.analysis]\nsuccess_rate = 1.5\nlatency_p99_ms = 0\nerror_logs = 0\n"
+        'interval = "1 m"\ncount = 0\nfailure_limit = -1',
+        [
+            "30:1: services.hello.analysis.success_rate: must be greater than 0 and at most 1,"
+            " got 1.5",
+            "31:1: services.hello.analysis.latency_p99_ms: must be at least 1, got 0",
+            "32:1: services.hello.analysis.error_logs: must be at least 1, got 0",
+            "33:1: services.hello.analysis.interval: not a Go duration: '1 m' (unknown unit"
+            " ' m'; units are ns, us, ms, s, m, h; 24h is a day)",
+            "34:1: services.hello.analysis.count: must be at least 1, got 0",
+            "35:1: services.hello.analysis.failure_limit: must be at least 0, got -1",
+        ],
+    ),
+    (
+        "analysis-success-rate-zero",
+        SERVICE,
+        SERVICE + "\nanalysis = { success_rate = 0.0 }",
+        [
+            "28:14: services.hello.analysis.success_rate: must be greater than 0 and at most 1,"
+            " got 0.0"
+        ],
+    ),
+    # --- URLs -----------------------------------------------------------------------------
+    (
+        "cluster-not-a-url",
+        'cluster = "https://dev.example.com"',
+        'cluster = "dev.example.com"',
+        [
+            "14:1: environments.dev.cluster: 'dev.example.com' is not the https:// URL of an"
+            " API server"
+        ],
+    ),
+    (
+        "probe-path",
+        SERVICE,
+        SERVICE + '\nliveness = "healthz"',
+        ["28:1: services.hello.liveness: 'healthz' is not an HTTP path starting with '/'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [pytest.param(old, new, expected, id=name) for name, old, new, expected in CASES],
+)
+def test_rule(old: str, new: str, expected: list[str]) -> None:
+    assert problems_of(edit(old, new)) == [f"s.toml:{line}" for line in expected]
+
+
+def test_empty_environments() -> None:
+    text = edit(
+        BASE[BASE.index("[environments.dev]") : BASE.index("[teams.web]")], "[environments]\n\n"
+    )
+    assert problems_of(text) == [
+        "s.toml:13:2: environments: at least one environment is required",
+        "s.toml:22:22: services.hello.envs.dev: environment 'dev' does not exist; none is defined",
+    ]
+
+
+def test_many_problems_are_reported_in_one_run_sorted_by_location() -> None:
+    text = edit('provider = "aws"', 'provider = "azure"')
+    text = edit("auto_sync = true", 'auto_sync = "yes"', text)
+    text = edit('team = "web"', 'team = "wbe"', text)
+    text = edit(TAG, 'tag = "latest"\nreplicas = "2"', text)
+    text = edit(SERVICE, SERVICE + "\nport = 0\nprot = 80", text)
+    assert problems_of(text) == [
+        "s.toml:5:1: cloud.provider: must be one of 'aws' or 'gcp', got 'azure'",
+        "s.toml:15:1: environments.dev.auto_sync: expected a boolean, got the string 'yes'",
+        "s.toml:26:1: services.hello.team: team 'wbe' does not exist (did you mean 'web'?)",
+        "s.toml:29:1: services.hello.prot: unknown key (did you mean 'port'?)",
+        "s.toml:32:1: services.hello.envs.dev.tag: 'latest' is not allowed: pin the tag of"
+        " one build so every deploy is repeatable",
+        "s.toml:33:1: services.hello.envs.dev.replicas: expected an integer, got the string '2'",
+    ]
+
+
+def test_placeholders_for_broken_values_are_not_reported_again() -> None:
+    # The team table is broken; the service that names it must not also say it is missing.
+    text = edit('owners = ["@acme/web"]', 'owners = "@acme/web"')
+    assert problems_of(text) == [
+        "s.toml:23:1: teams.web.owners: expected an array, got the string '@acme/web'"
+    ]
+
+
+def test_warning_for_manual_sync_allow_window_in_a_manual_environment() -> None:
+    text = edit(
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "6h",'
+        " manual_sync = true }]",
+    )
+    assert [str(w) for w in load_text(text, "s.toml").warnings] == [
+        "s.toml:21:77: environments.prod.sync_windows[0].manual_sync: this allow window never"
+        " restricts anything: the environment syncs only manually (auto_sync = false) and"
+        " manual_sync = true lets manual syncs through outside it"
+    ]
+
+
+def test_warning_for_manual_sync_that_argo_cd_ignores() -> None:
+    text = edit(
+        PROD,
+        PROD + '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "1h",'
+        ' manual_sync = true },\n  { kind = "allow", schedule = "0 12 * * *", duration = "1h" }]',
+    )
+    assert [str(w) for w in load_text(text, "s.toml").warnings] == [
+        "s.toml:21:77: environments.prod.sync_windows[0].manual_sync: manual_sync = true has no"
+        " effect: Argo CD lets manual syncs through outside allow windows only when every allow"
+        " window sets it, and sync_windows[1] does not"
+    ]
+
+
+def test_warning_for_auto_sync_that_windows_never_let_through() -> None:
+    text = edit(
+        DEV,
+        DEV + '\nsync_windows = [{ kind = "deny", schedule = "0 0 * * *", duration = "24h",'
+        " manual_sync = true }]",
+    )
+    assert [str(w) for w in load_text(text, "s.toml").warnings] == [
+        "s.toml:15:1: environments.dev.auto_sync: automated syncs can never happen under these"
+        " sync windows (only manual syncs pass): auto_sync = true has no effect here"
+    ]
+
+
+def test_no_warning_for_manual_sync_window_where_syncs_are_automatic() -> None:
+    text = edit(
+        DEV,
+        DEV + '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "6h",'
+        " manual_sync = true }]",
+    )
+    assert load_text(text, "s.toml").warnings == ()
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_reports_problems_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    config.write_text(edit('team = "web"', 'team = "wbe"'), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"{config}:26:1: services.hello.team: team 'wbe' does not exist (did you mean 'web'?)\n"
+    )
+    assert not out.exists()
+
+
+def test_cli_syntax_error_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    config.write_text("[gitops\n", encoding="utf-8")
+    assert main(["check", "-c", str(config), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"{config}:1:8: TOML syntax error: Expected ']' at the end of a table declaration\n"
+    )
+
+
+def test_cli_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "missing.toml"
+    assert main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"{config}: cannot read the services file: No such file or directory\n"
+    )
+
+
+def test_cli_not_utf8_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "services.toml"
+    config.write_bytes(b"\xff\xfe[gitops]\n")
+    assert main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"{config}:1:1: not UTF-8 text (TOML must be UTF-8): byte 0xff is invalid\n"
+    )
+
+
+def test_cli_prints_warnings_on_stderr_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    window = (
+        '\nsync_windows = [{ kind = "allow", schedule = "0 10 * * *", duration = "6h",'
+        " manual_sync = true }]"
+    )
+    config.write_text(edit(PROD, PROD + window), encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"{config}:21:77: environments.prod.sync_windows[0].manual_sync: this allow window never"
+        " restricts anything: the environment syncs only manually (auto_sync = false) and"
+        " manual_sync = true lets manual syncs through outside it (warning)"
+    ]
+
+
+def test_warnings_for_settings_that_do_nothing() -> None:
+    text = edit(
+        SERVICE,
+        SERVICE + "\nreplicas = 2\nhpa = { min = 2, max = 4 }\n"
+        "analysis = { success_rate = 0.99, count = 3, failure_limit = 3 }",
+    )
+    text = edit(TAG, TAG + "\nreplicas = 3", text)
+    assert [str(w) for w in load_text(text, "s.toml").warnings] == [
+        "s.toml:28:1: services.hello.replicas: is ignored: the HPA owns the replica count",
+        "s.toml:30:1: services.hello.analysis: is never used: it runs only with"
+        " canary.analysis = true",
+        "s.toml:30:46: services.hello.analysis.failure_limit: the analysis can never fail:"
+        " failure_limit (3) is not below count (3)",
+        "s.toml:34:1: services.hello.envs.dev.replicas: is ignored: the HPA owns the replica count",
+    ]

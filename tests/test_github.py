@@ -1,0 +1,425 @@
+"""The GitHub workflows: the real linters, the security rules, the values, and their scripts run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator import naming
+from generator.load import load_text
+from generator.render import render_tree
+from generator.render.github import (
+    PINS,
+    PROMOTE_PATH,
+    RENDER_CHECK_PATH,
+    SERVICE_CI_PATH,
+    caller_path,
+)
+from generator.resolve import resolve
+from generator.validate import lint_workflows
+from tests.conftest import SPECS, model_of, tree_of
+
+FULL_SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+EXPRESSION = re.compile(r"\$\{\{")
+
+
+def workflows(spec_name: str) -> dict[str, str]:
+    return {
+        path: text
+        for path, text in tree_of(spec_name).items()
+        if path.startswith((".github/workflows/", "ci/"))
+    }
+
+
+def parsed(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(text)
+    return data
+
+
+def write_tree(files: dict[str, str], root: Path) -> list[Path]:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    return sorted(Path(path) for path in files)
+
+
+def steps_of(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (job_id, step) for job_id, job in workflow["jobs"].items() for step in job.get("steps", [])
+    ]
+
+
+# --- the real linters ---------------------------------------------------------------------
+
+
+@pytest.mark.tools
+def test_workflows_pass_schema_actionlint_and_zizmor(spec_name: str, tmp_path: Path) -> None:
+    paths = write_tree(workflows(spec_name), tmp_path)
+    assert lint_workflows(paths, cwd=tmp_path) == []
+
+
+@pytest.mark.tools
+def test_zizmor_audits_every_file_it_is_given(spec_name: str, tmp_path: Path) -> None:
+    # Without --strict-collection zizmor skips, with a warning, a file it cannot parse.
+    paths = write_tree(workflows(spec_name), tmp_path)
+    zizmor = Path(sys.executable).parent / "zizmor"
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--strict-collection", "--no-progress", *map(str, paths)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+# --- security rules -----------------------------------------------------------------------
+
+
+def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(spec_name: str) -> None:
+    for path, text in workflows(spec_name).items():
+        for line in text.splitlines():
+            match = re.match(r"^\s*(?:- )?uses: (\S+)(.*)$", line)
+            if match is None or path.startswith("ci/"):
+                continue
+            assert FULL_SHA_PIN.match(match[1]), f"{path}: {line}"
+            assert re.fullmatch(r" # v\d+\.\d+\.\d+", match[2]), f"{path}: {line}"
+    assert all(re.fullmatch(r"[0-9a-f]{40}", pin.sha) for pin in PINS.values())
+
+
+def test_no_expression_is_interpolated_into_a_script(spec_name: str) -> None:
+    for path, text in workflows(spec_name).items():
+        for job_id, step in steps_of(parsed(text)):
+            assert not EXPRESSION.search(step.get("run", "")), f"{path}: {job_id}: {step}"
+
+
+def test_no_pull_request_target_and_no_write_all(spec_name: str) -> None:
+    for path, text in workflows(spec_name).items():
+        assert "pull_request_target" not in text, path
+        assert "write-all" not in text, path
+        assert parsed(text)["permissions"] == {}, path
+
+
+def test_every_job_states_least_privilege_permissions(spec_name: str) -> None:
+    allowed = {
+        SERVICE_CI_PATH: {
+            "lint": {"contents": "read"},
+            "test": {"contents": "read"},
+            "build-push": {"contents": "read", "id-token": "write"},
+            "scan": {"id-token": "write"},
+            "update-gitops": {},
+        },
+        RENDER_CHECK_PATH: {"render-check": {"contents": "read"}},
+        PROMOTE_PATH: {"promote": {}},
+    }
+    for path, text in workflows(spec_name).items():
+        jobs = parsed(text)["jobs"]
+        if path.startswith("ci/"):
+            assert jobs["service-ci"]["permissions"] == {"contents": "read", "id-token": "write"}
+        else:
+            assert {job: spec["permissions"] for job, spec in jobs.items()} == allowed[path]
+
+
+def test_checkouts_keep_no_credentials(spec_name: str) -> None:
+    for path, text in workflows(spec_name).items():
+        for job_id, step in steps_of(parsed(text)):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{path}: {job_id}"
+
+
+def test_gcp_auth_writes_no_key_file_into_the_build_context() -> None:
+    workflow = parsed(tree_of("gcp")[SERVICE_CI_PATH])
+    auth = [s for _, s in steps_of(workflow) if s.get("uses", "").startswith(PINS["gcp_auth"].ref)]
+    assert len(auth) == 2  # build-push and scan
+    for step in auth:
+        assert step["with"]["create_credentials_file"] is False
+        assert step["with"]["token_format"] == "access_token"
+
+
+# --- the reusable service CI ----------------------------------------------------------------
+
+
+def test_service_ci_builds_scans_and_records_the_tag_in_order() -> None:
+    model = model_of("reference")
+    workflow = parsed(tree_of("reference")[SERVICE_CI_PATH])
+    jobs = workflow["jobs"]
+    assert jobs["build-push"]["needs"] == ["lint", "test"]
+    assert jobs["scan"]["needs"] == "build-push"
+    assert jobs["update-gitops"]["needs"] == ["build-push", "scan"]
+    assert jobs["update-gitops"]["if"] == "inputs.push && github.event_name == 'push'"
+    push = next(s for s in jobs["build-push"]["steps"] if s.get("id") == "push")
+    assert push["with"]["cache-from"] == "type=registry,ref=${{ inputs.image }}:buildcache"
+    assert push["with"]["cache-to"].startswith("type=registry,ref=${{ inputs.image }}:buildcache")
+    assert "role-to-assume" in str(jobs["build-push"]["steps"])
+    trivy = next(
+        s for s in jobs["scan"]["steps"] if s.get("uses", "").startswith(PINS["trivy"].ref)
+    )
+    assert trivy["with"] == {
+        "image-ref": "${{ inputs.image }}@${{ needs.build-push.outputs.digest }}",
+        "version": "v0.69.3",
+        "severity": "HIGH,CRITICAL",
+        "ignore-unfixed": True,
+        "vuln-type": "os,library",
+        "format": "table",
+        "exit-code": "1",
+    }
+    token = jobs["update-gitops"]["steps"][0]["with"]
+    assert token["repositories"] == "gitops-repo"
+    assert token["owner"] == "bank-org"
+    assert token["permission-contents"] == "write"
+    assert jobs["update-gitops"]["env"] == {"GITOPSGEN": model.generator}
+
+
+def test_callers_pass_the_services_values(spec_name: str) -> None:
+    model = model_of(spec_name)
+    tree = tree_of(spec_name)
+    reusable = parsed(tree[SERVICE_CI_PATH])["on"]["workflow_call"]
+    for service in model.services:
+        if not service.repo:
+            assert caller_path(service) not in tree
+            continue
+        caller = parsed(tree[caller_path(service)])
+        assert caller["on"] == {"push": {"branches": ["main"]}, "pull_request": None}
+        job = caller["jobs"]["service-ci"]
+        gitops = model.spec.gitops
+        assert job["uses"] == f"{gitops.repo}/.github/workflows/service-ci.yml@{gitops.branch}"
+        expected = {
+            "service": service.name,
+            "image": service.image,
+            "dockerfile": service.dockerfile,
+            "test_command": service.test_command or "",
+            "push": "${{ github.event_name == 'push' }}",
+        }
+        if model.spec.cloud.provider == "aws":
+            expected["aws_role_arn"] = naming.ci_role_arn(model, service)
+        assert job["with"] == expected
+        required = {k for k, v in reusable["inputs"].items() if v.get("required")}
+        assert required <= set(job["with"]) <= set(reusable["inputs"])
+        assert set(job["secrets"]) == set(reusable["secrets"])
+
+
+def test_the_reference_caller_reads_as_a_team_would_install_it() -> None:
+    with_values = parsed(tree_of("reference")["ci/payments-api.yaml"])["jobs"]["service-ci"]["with"]
+    assert with_values["test_command"] == "go test ./... -v -race -coverprofile=coverage.out"
+    assert with_values["image"] == "111111111111.dkr.ecr.me-south-1.amazonaws.com/payments-api"
+    assert with_values["aws_role_arn"] == "arn:aws:iam::111111111111:role/github-ci-payments-api"
+
+
+# --- promotion and the render check -----------------------------------------------------------
+
+
+def test_promotion_choices_are_the_real_services_and_targets() -> None:
+    inputs = parsed(tree_of("reference")[PROMOTE_PATH])["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["service"]["type"] == "choice"
+    assert inputs["service"]["options"] == [
+        "ledger-worker",
+        "orders-api",
+        "payments-api",
+        "trading-engine",
+    ]
+    assert inputs["environment"]["options"] == ["staging", "prod"]
+    assert parsed(tree_of("gcp")[PROMOTE_PATH])["on"]["workflow_dispatch"]["inputs"]["environment"][
+        "options"
+    ] == ["prod"]
+
+
+def test_no_promotion_workflow_without_an_environment_to_promote_to() -> None:
+    assert PROMOTE_PATH not in tree_of("minimal")
+
+
+def test_render_check_runs_check_validate_and_summarises_the_diff(spec_name: str) -> None:
+    workflow = parsed(tree_of(spec_name)[RENDER_CHECK_PATH])
+    assert set(workflow["on"]) == {"pull_request", "push", "merge_group"}
+    runs = [step.get("run", "") for _, step in steps_of(workflow)]
+    assert 'python -m pip install --disable-pip-version-check "$GITOPSGEN"' in runs
+    assert "gitopsgen check -c services.toml -o ." in runs
+    assert "gitopsgen validate -c services.toml -o ." in runs
+    summary = next(run for run in runs if "gitopsgen diff" in run)
+    assert '>> "$GITHUB_STEP_SUMMARY"' in summary
+    assert workflow["jobs"]["render-check"]["env"] == {"GITOPSGEN": model_of(spec_name).generator}
+
+
+def test_the_generator_pin_can_be_set_in_the_services_file() -> None:
+    pin = "gitopsgen[validate] @ git+https://github.com/bank-org/gitopsgen@" + "1" * 40
+    text = (
+        (SPECS / "minimal.toml")
+        .read_text(encoding="utf-8")
+        .replace('repo = "acme/gitops"', f'repo = "acme/gitops"\ngenerator = "{pin}"')
+    )
+    tree = render_tree(resolve(load_text(text, "services.toml").spec))
+    assert parsed(tree[RENDER_CHECK_PATH])["jobs"]["render-check"]["env"]["GITOPSGEN"] == pin
+
+
+# --- the scripts, run for real --------------------------------------------------------------
+
+
+def script_of(workflow_text: str, job: str, marker: str) -> tuple[str, dict[str, str]]:
+    """The run: script of the job's step containing `marker`, and the env it is given."""
+    job_spec = parsed(workflow_text)["jobs"][job]
+    step = next(s for s in job_spec["steps"] if marker in s.get("run", ""))
+    env = {**job_spec.get("env", {}), **step.get("env", {})}
+    return step["run"], {k: str(v) for k, v in env.items()}
+
+
+def run_bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """As GitHub's runner runs a `run:` step: bash --noprofile --norc -eo pipefail."""
+    path = cwd.parent / f"{cwd.name}-step.sh"
+    path.write_text(script, encoding="utf-8")
+    full_env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(cwd.parent),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **env,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def gitopsgen(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "generator", *args, "-c", "services.toml"],
+        cwd=cwd,
+        capture_output=True,
+        check=True,
+    )
+
+
+@pytest.fixture
+def gitops_origin(tmp_path: Path) -> Path:
+    """A bare gitops repository whose main holds the reference services file and its tree."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    shutil.copy(SPECS / "reference.toml", seed / "services.toml")
+    gitopsgen(seed, "build", "-o", ".")
+    git(seed, "init", "--quiet", "--initial-branch=main")
+    git(seed, "add", "--all")
+    git(seed, "commit", "--quiet", "-m", "seed")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(seed), str(origin))
+    return origin
+
+
+@pytest.mark.tools
+def test_update_gitops_rebases_onto_a_racing_push(gitops_origin: Path, tmp_path: Path) -> None:
+    job = tmp_path / "job"
+    git(tmp_path, "clone", "--quiet", str(gitops_origin), str(job))
+    # Another service's CI pushes first.
+    racer = tmp_path / "racer"
+    git(tmp_path, "clone", "--quiet", str(gitops_origin), str(racer))
+    gitopsgen(racer, "set-image", "orders-api", "dev", "sha-racer1")
+    gitopsgen(racer, "build", "-o", ".")
+    git(racer, "commit", "--quiet", "--all", "-m", "deploy(orders-api): dev <- sha-racer1")
+    git(racer, "push", "--quiet", "origin", "HEAD:main")
+
+    script, env = script_of(tree_of("reference")[SERVICE_CI_PATH], "update-gitops", "set-image")
+    assert set(env) == {
+        "GITOPSGEN",
+        "SERVICE",
+        "TAG",
+        "ENVIRONMENT",
+        "BRANCH",
+        "BOT",
+        "GITOPS_TOKEN",
+    }
+    assert (env["ENVIRONMENT"], env["BRANCH"]) == ("dev", "main")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    env |= {"SERVICE": "payments-api", "TAG": sha, "BOT": "gitops-ci[bot]", "GITOPS_TOKEN": "x"}
+    result = run_bash(script, job, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "moved (attempt 1 of 5)" in result.stdout
+
+    check = tmp_path / "check"
+    git(tmp_path, "clone", "--quiet", str(gitops_origin), str(check))
+    assert git(check, "log", "--format=%s", "-3").splitlines() == [
+        f"deploy(payments-api): dev <- {sha}",
+        "deploy(orders-api): dev <- sha-racer1",
+        "seed",
+    ]
+    text = (check / "services.toml").read_text(encoding="utf-8")
+    assert f'tag = "{sha}"' in text
+    assert 'tag = "sha-racer1"' in text
+    overlay = (check / "apps/payments-api/overlays/dev/kustomization.yaml").read_text()
+    assert sha in overlay
+    subprocess.run(
+        [sys.executable, "-m", "generator", "check", "-c", "services.toml", "-o", "."],
+        cwd=check,
+        check=True,
+        capture_output=True,
+    )
+
+
+def run_promote_step(
+    origin: Path, tmp_path: Path, service: str, target: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str], Path]:
+    work = tmp_path / "promote"
+    git(tmp_path, "clone", "--quiet", str(origin), str(work))
+    script, env = script_of(tree_of("reference")[PROMOTE_PATH], "promote", "gitopsgen(")
+    outputs = tmp_path / "github_output"
+    outputs.write_text("", encoding="utf-8")
+    env |= {
+        "SERVICE": service,
+        "TARGET": target,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    result = run_bash(script, work, env)
+    values = dict(line.split("=", 1) for line in outputs.read_text(encoding="utf-8").splitlines())
+    return result, values, work
+
+
+@pytest.mark.tools
+def test_promote_step_prepares_the_pull_request(gitops_origin: Path, tmp_path: Path) -> None:
+    result, outputs, work = run_promote_step(gitops_origin, tmp_path, "payments-api", "prod")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {
+        "title": "promote(payments-api): prod <- abc123def",
+        "branch": "promote/payments-api/prod",
+        "body_path": str(tmp_path / "promotion.md"),
+        "labels": "promotion,env:prod",
+        "reviewers": "",
+        "team_reviewers": "platform-team",
+    }
+    body = (tmp_path / "promotion.md").read_text(encoding="utf-8")
+    assert body.startswith(
+        "Promotes **payments-api** to **prod**: `abc123def` from staging, replacing `def456abc`."
+    )
+    assert "- [ ] 2 approval(s) from @bank-org/platform-team (CODEOWNERS)" in body
+    assert body.count("- [ ] ") == 5
+    assert git(work, "diff", "--name-only").splitlines() == [
+        ".gitopsgen-manifest",
+        "apps/payments-api/overlays/prod/kustomization.yaml",
+        "services.toml",
+    ]
+
+
+@pytest.mark.tools
+def test_promote_step_stops_when_the_source_has_no_tag(gitops_origin: Path, tmp_path: Path) -> None:
+    result, outputs, _ = run_promote_step(gitops_origin, tmp_path, "ledger-worker", "prod")
+    assert result.returncode == 2
+    assert "cannot promote 'ledger-worker' to 'prod': it has no tag in 'staging'" in result.stderr
+    assert outputs == {}

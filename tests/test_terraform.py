@@ -1,0 +1,608 @@
+"""terraform/: the CI identity on AWS and GCP, least privilege, agreement with CI, layout."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from generator import hclout, naming
+from generator.load import load_text
+from generator.render import terraform
+from generator.resolve import Model, resolve
+from tests.conftest import SPECS, model_of, tree_of
+
+AWS_SPECS = ("reference", "minimal")
+TERRAFORM = shutil.which("terraform")
+NO_COMMENTS = hcl2.SerializationOptions(with_comments=False)
+needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="no terraform binary on PATH")
+
+
+# --- reading the rendered HCL back -----------------------------------------------------------
+
+
+def tf_files(name: str) -> dict[str, str]:
+    return {p: t for p, t in tree_of(name).items() if p.startswith("terraform/")}
+
+
+def hcl_string(raw: str) -> str:
+    """Decode one quoted HCL string literal (written independently of the serializer)."""
+    assert raw.startswith('"'), raw
+    assert raw.endswith('"'), raw
+    body, out, i = raw[1:-1], [], 0
+    simple = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
+    while i < len(body):
+        if body[i] == "\\":
+            if body[i + 1] == "u":
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+            else:
+                out.append(simple[body[i + 1]])
+                i += 2
+        elif body.startswith(("$${", "%%{"), i):
+            out.append(body[i + 1 : i + 3])
+            i += 3
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def plain(value: Any) -> Any:
+    """The parse tree with block markers dropped and string literals decoded; expressions
+    stay as python-hcl2 writes them, `${...}`."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return hcl_string(value)
+    return value
+
+
+def parsed(name: str) -> dict[str, Any]:
+    """All of terraform/ as one document: block type -> list of blocks."""
+    merged: dict[str, list[Any]] = {}
+    for text in tf_files(name).values():
+        for block_type, blocks in plain(
+            hcl2.loads(text, serialization_options=NO_COMMENTS)
+        ).items():
+            merged.setdefault(block_type, []).extend(blocks)
+    return merged
+
+
+def block(doc: dict[str, Any], kind: str, type_: str, label: str) -> dict[str, Any]:
+    found = [b[type_][label] for b in doc[kind] if type_ in b and label in b[type_]]
+    assert len(found) == 1, (kind, type_, label, found)
+    body: dict[str, Any] = found[0]
+    return body
+
+
+def provider_block(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [b[name] for b in doc["provider"] if name in b]
+    body: dict[str, Any] = found
+    return body
+
+
+def locals_of(doc: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for group in doc["locals"]:
+        merged |= group
+    return merged
+
+
+def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for data in doc.get("data", [])
+        for policy in data.get("aws_iam_policy_document", {}).values()
+        for statement in policy["statement"]
+    ]
+
+
+def ci_services(model: Model) -> list[Any]:
+    return [s for s in model.services if s.repo]
+
+
+# --- every spec ------------------------------------------------------------------------------
+
+
+def test_renders_the_files_of_its_cloud(spec_name: str) -> None:
+    assert sorted(tf_files(spec_name)) == [
+        "terraform/main.tf",
+        "terraform/outputs.tf",
+        "terraform/providers.tf",
+        "terraform/variables.tf",
+        "terraform/versions.tf",
+    ]
+    provider = "aws" if spec_name in AWS_SPECS else "google"
+    assert [next(iter(p)) for p in parsed(spec_name)["provider"]] == [provider]
+
+
+def test_every_file_parses_as_hcl(spec_name: str) -> None:
+    for path, text in tf_files(spec_name).items():
+        assert hcl2.loads(text), path
+
+
+def test_required_providers_are_pinned(spec_name: str) -> None:
+    (settings,) = parsed(spec_name)["terraform"]
+    assert settings["required_version"] == ">= 1.5.0"
+    ((name, requirement),) = settings["required_providers"][0].items()
+    assert name == ("aws" if spec_name in AWS_SPECS else "google")
+    assert requirement["source"] == f"hashicorp/{name}"
+    assert requirement["version"] in {"~> 6.0", ">= 6.0, < 8.0"}
+
+
+def test_every_variable_has_a_description_and_a_type(spec_name: str) -> None:
+    variables = parsed(spec_name)["variable"]
+    assert variables
+    for variable in variables:
+        ((name, body),) = variable.items()
+        assert body["description"].strip(), name
+        assert body["description"].endswith("."), name
+        assert body["type"] in {"bool", "string", "${map(string)}", "map(string)"}, name
+
+
+def test_every_output_has_a_description(spec_name: str) -> None:
+    for output in parsed(spec_name)["output"]:
+        ((name, body),) = output.items()
+        assert body["description"].strip(), name
+
+
+def test_the_header_marks_files_as_generated(spec_name: str) -> None:
+    for text in tf_files(spec_name).values():
+        assert text.startswith("# Generated by gitopsgen")
+
+
+def test_no_cluster_permissions(spec_name: str) -> None:
+    text = "\n".join(tf_files(spec_name).values())
+    for forbidden in ("eks:", "roles/container", "container.", "google_project_iam"):
+        assert forbidden not in text
+
+
+# --- AWS -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_each_subject_and_repository_arn_appears_exactly_once(name: str) -> None:
+    model = model_of(name)
+    text = "\n".join(tf_files(name).values())
+    assert ci_services(model)
+    for service in ci_services(model):
+        subject = f"repo:{service.repo}:ref:refs/heads/main"
+        cloud = model.spec.cloud
+        arn = f"arn:aws:ecr:{cloud.region}:{cloud.account}:repository/{service.image_name}"
+        assert text.count(f'"{subject}"') == 1, subject
+        assert text.count(f'"{arn}"') == 1, arn
+
+
+def test_reference_roles_exactly() -> None:
+    roles = locals_of(parsed("reference"))["ci_roles"]
+    assert roles["payments-api"] == {
+        "role_name": "github-ci-payments-api",
+        "description": "GitHub Actions CI of bank-org/payments-api (main branch): pushes the "
+        "payments-api image.",
+        "subject": "repo:bank-org/payments-api:ref:refs/heads/main",
+        "repository_arn": "arn:aws:ecr:me-south-1:111111111111:repository/payments-api",
+    }
+    assert sorted(roles) == ["ledger-worker", "orders-api", "payments-api", "trading-engine"]
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_roles_are_the_ones_the_workflows_assume(name: str) -> None:
+    model = model_of(name)
+    doc = parsed(name)
+    (account,) = provider_block(doc, "aws")["allowed_account_ids"]
+    roles = locals_of(doc)["ci_roles"]
+    role_arns = {
+        f"arn:aws:iam::{account}:role/{role['role_name']}": service
+        for service, role in roles.items()
+    }
+    expected = {naming.ci_role_arn(model, s): s.name for s in ci_services(model)}
+    assert role_arns == expected
+    assert block(doc, "resource", "aws_iam_role", "ci")["name"] == "${each.value.role_name}"
+    assert block(doc, "resource", "aws_iam_role", "ci")["for_each"] == "${local.ci_roles}"
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_rendered_workflows_assume_the_terraform_roles(name: str) -> None:
+    model = model_of(name)
+    workflows = {
+        p: t for p, t in tree_of(name).items() if p.startswith((".github/workflows/", "ci/"))
+    }
+    if not workflows:
+        pytest.skip("the GitHub workflows are not rendered (yet)")
+    everything = "\n".join(workflows.values())
+    for service in ci_services(model):
+        assert naming.ci_role_arn(model, service) in everything, service.name
+    for arn in re.findall(r"arn:aws:iam::\d+:role/[A-Za-z0-9+=,.@_-]+", everything):
+        assert arn in {naming.ci_role_arn(model, s) for s in ci_services(model)}, arn
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_trust_policy_requires_audience_and_exact_subject(name: str) -> None:
+    doc = parsed(name)
+    trust = block(doc, "data", "aws_iam_policy_document", "ci_trust")
+    (statement,) = trust["statement"]
+    assert statement["effect"] == "Allow"
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    (principal,) = statement["principals"]
+    assert principal == {"type": "Federated", "identifiers": ["${local.github_oidc_provider_arn}"]}
+    conditions = {c["variable"]: c for c in statement["condition"]}
+    assert set(conditions) == {
+        "token.actions.githubusercontent.com:aud",
+        "token.actions.githubusercontent.com:sub",
+    }
+    assert all(c["test"] == "StringEquals" for c in conditions.values())
+    assert conditions["token.actions.githubusercontent.com:sub"]["values"] == [
+        "${each.value.subject}"
+    ]
+    assert conditions["token.actions.githubusercontent.com:aud"]["values"] == [
+        "${local.github_oidc_audience}"
+    ]
+    assert locals_of(doc)["github_oidc_audience"] == "sts.amazonaws.com"
+    for role in locals_of(doc)["ci_roles"].values():
+        assert re.fullmatch(r"repo:[\w.-]+/[\w.-]+:ref:refs/heads/main", role["subject"])
+        assert "*" not in role["subject"]
+        assert "?" not in role["subject"]
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_oidc_provider_is_github_with_the_sts_audience(name: str) -> None:
+    doc = parsed(name)
+    created = block(doc, "resource", "aws_iam_openid_connect_provider", "github")
+    looked_up = block(doc, "data", "aws_iam_openid_connect_provider", "github")
+    assert locals_of(doc)["github_oidc_url"] == "https://token.actions.githubusercontent.com"
+    assert created["url"] == looked_up["url"] == "${local.github_oidc_url}"
+    assert created["client_id_list"] == ["${local.github_oidc_audience}"]
+    assert created["count"] == "${var.create_oidc_provider ? 1 : 0}"
+    assert looked_up["count"] == "${var.create_oidc_provider ? 0 : 1}"
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_push_policy_is_scoped_to_the_service_repository(name: str) -> None:
+    doc = parsed(name)
+    push = block(doc, "data", "aws_iam_policy_document", "ci_push")
+    by_sid = {s["sid"]: s for s in push["statement"]}
+    assert by_sid["PushThisServiceImage"] == {
+        "sid": "PushThisServiceImage",
+        "effect": "Allow",
+        "resources": ["${each.value.repository_arn}"],
+        "actions": [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:InitiateLayerUpload",
+            "ecr:PutImage",
+            "ecr:UploadLayerPart",
+        ],
+    }
+    assert by_sid["RegistryLogin"] == {
+        "sid": "RegistryLogin",
+        "effect": "Allow",
+        "actions": ["ecr:GetAuthorizationToken"],
+        "resources": ["*"],
+    }
+    policy = block(doc, "resource", "aws_iam_role_policy", "ci_push")
+    assert policy["role"] == "${aws_iam_role.ci[each.key].id}"
+    assert policy["policy"] == "${data.aws_iam_policy_document.ci_push[each.key].json}"
+
+
+@pytest.mark.parametrize("name", AWS_SPECS)
+def test_no_wildcard_actions_and_the_only_star_resource_is_the_login(name: str) -> None:
+    doc = parsed(name)
+    for statement in statements(doc):
+        assert statement["effect"] == "Allow"
+        for action in statement["actions"]:
+            assert "*" not in action, action
+            assert "?" not in action, action
+        for resource in statement.get("resources", []):
+            if "*" in resource:
+                assert resource == "*"
+                assert statement["actions"] == ["ecr:GetAuthorizationToken"]
+        assert "not_actions" not in statement
+        assert "not_resources" not in statement
+        for condition in statement.get("condition", []):
+            assert condition["test"] == "StringEquals"
+    text = "\n".join(tf_files(name).values())
+    assert "StringLike" not in text
+    assert text.count('"*"') == 1
+
+
+def test_a_spec_without_app_repositories_has_no_roles() -> None:
+    source = (SPECS / "minimal.toml").read_text(encoding="utf-8")
+    source = source.replace('repo = "acme/hello"\n', "")
+    model = resolve(load_text(source, "minimal.toml").spec)
+    main = terraform.render(model)["terraform/main.tf"]
+    assert "  ci_roles = {}\n" in main
+    assert locals_of(plain(hcl2.loads(main)))["ci_roles"] == {}
+
+
+def test_arns_use_the_partition_of_the_region() -> None:
+    source = (SPECS / "minimal.toml").read_text(encoding="utf-8")
+    model = resolve(load_text(source.replace("eu-west-1", "cn-north-1"), "m.toml").spec)
+    (service,) = model.services
+    assert naming.ci_role_arn(model, service) == "arn:aws-cn:iam::222222222222:role/github-ci-hello"
+    assert terraform.ecr_repository_arn(model, service) == (
+        "arn:aws-cn:ecr:cn-north-1:222222222222:repository/hello"
+    )
+
+
+# --- GCP -------------------------------------------------------------------------------------
+
+GCP_PROVIDER = (
+    "projects/123456789/locations/global/workloadIdentityPools/github-pool"
+    "/providers/github-provider"
+)
+
+
+def test_gcp_pool_and_provider_are_the_ones_the_workflows_name() -> None:
+    model = model_of("gcp")
+    doc = parsed("gcp")
+    local = locals_of(doc)
+    pool = block(doc, "resource", "google_iam_workload_identity_pool", "github")
+    provider = block(doc, "resource", "google_iam_workload_identity_pool_provider", "github")
+    assert pool["workload_identity_pool_id"] == "${local.pool_id}"
+    assert provider["workload_identity_pool_provider_id"] == "${local.provider_id}"
+    rebuilt = (
+        f"projects/{local['project_number']}/locations/global/workloadIdentityPools/"
+        f"{local['pool_id']}/providers/{local['provider_id']}"
+    )
+    assert rebuilt == model.spec.cloud.workload_identity_provider == GCP_PROVIDER
+    (precondition,) = pool["lifecycle"][0]["precondition"]
+    assert precondition["condition"] == "${data.google_project.this.number == local.project_number}"
+    assert local["project"] == model.spec.cloud.account
+
+
+def test_gcp_service_account_is_the_one_the_workflows_impersonate() -> None:
+    model = model_of("gcp")
+    doc = parsed("gcp")
+    local = locals_of(doc)
+    account = block(doc, "resource", "google_service_account", "ci")
+    assert account["account_id"] == "${local.service_account_id}"
+    assert account["project"] == "${local.service_account_project}"
+    email = (
+        f"{local['service_account_id']}@{local['service_account_project']}.iam.gserviceaccount.com"
+    )
+    assert email == model.spec.cloud.service_account
+
+
+def test_gcp_provider_trusts_github_for_the_organisation_main_branch_only() -> None:
+    provider = block(
+        parsed("gcp"), "resource", "google_iam_workload_identity_pool_provider", "github"
+    )
+    assert provider["oidc"] == [{"issuer_uri": "https://token.actions.githubusercontent.com"}]
+    assert provider["attribute_mapping"] == {
+        "google.subject": "assertion.sub",
+        "attribute.actor": "assertion.actor",
+        "attribute.repository": "assertion.repository",
+        "attribute.repository_owner": "assertion.repository_owner",
+        "attribute.ref": "assertion.ref",
+    }
+    assert provider["attribute_condition"] == (
+        'assertion.repository_owner == "shop-co" && assertion.ref == "refs/heads/main"'
+    )
+
+
+def test_gcp_each_repository_is_bound_through_its_principal_set_once() -> None:
+    model = model_of("gcp")
+    text = "\n".join(tf_files("gcp").values())
+    doc = parsed("gcp")
+    for service in ci_services(model):
+        member = (
+            "principalSet://iam.googleapis.com/projects/123456789/locations/global/"
+            f"workloadIdentityPools/github-pool/attribute.repository/{service.repo}"
+        )
+        assert text.count(f'"{member}"') == 1
+        assert locals_of(doc)["ci_repositories"][service.name]["principal_set"] == member
+    binding = block(
+        doc, "resource", "google_service_account_iam_member", "ci_workload_identity_user"
+    )
+    assert binding["role"] == "roles/iam.workloadIdentityUser"
+    assert binding["member"] == "${each.value.principal_set}"
+    assert binding["for_each"] == "${local.ci_repositories}"
+    assert not [s for s in re.findall(r'"(?:\\.|[^"\\])*"', text) if "*" in s]
+
+
+def test_gcp_writer_role_is_bound_on_the_repository_not_the_project() -> None:
+    doc = parsed("gcp")
+    writer = block(doc, "resource", "google_artifact_registry_repository_iam_member", "ci_writer")
+    assert writer == {
+        "project": "bank-prod-cicd",
+        "location": "me-central1",
+        "repository": "payments",
+        "role": "roles/artifactregistry.writer",
+        "member": "serviceAccount:${local.ci_service_account_email}",
+    }
+    roles = re.findall(r'role\s+= "([^"]+)"', "\n".join(tf_files("gcp").values()))
+    assert sorted(roles) == ["roles/artifactregistry.writer", "roles/iam.workloadIdentityUser"]
+
+
+def test_gcp_condition_lists_every_owner_and_quotes_them() -> None:
+    source = (SPECS / "gcp.toml").read_text(encoding="utf-8")
+    source += '\n[services.pay]\nteam = "checkout"\nrepo = "other-org/pay"\n'
+    model = resolve(load_text(source, "gcp.toml").spec)
+    assert terraform.attribute_condition(model) == (
+        'assertion.repository_owner in ["other-org", "shop-co"]'
+        ' && assertion.ref == "refs/heads/main"'
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "projects/123/locations/global/workloadIdentityPools/github-pool",
+        "projects/abc/locations/global/workloadIdentityPools/github-pool/providers/github",
+        "projects/1/locations/europe/workloadIdentityPools/github-pool/providers/github",
+    ],
+)
+def test_a_malformed_provider_name_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="workload identity provider"):
+        terraform.parse_workload_identity_provider(bad)
+
+
+def test_provider_and_account_names_parse() -> None:
+    assert terraform.parse_workload_identity_provider(GCP_PROVIDER) == (
+        terraform.WorkloadIdentityProvider(
+            project_number="123456789", pool_id="github-pool", provider_id="github-provider"
+        )
+    )
+    assert terraform.parse_service_account("ci-bot@my-project.iam.gserviceaccount.com") == (
+        terraform.ServiceAccount(account_id="ci-bot", project="my-project")
+    )
+    with pytest.raises(ValueError, match="service account"):
+        terraform.parse_service_account("123-compute@developer.gserviceaccount.com")
+
+
+# --- the serializer --------------------------------------------------------------------------
+
+AWKWARD = [
+    "plain",
+    "",
+    'a "quoted" word',
+    "back\\slash\\",
+    "line\nbreak\ttab\rreturn",
+    "${var.secret}",
+    "%{ if true }x%{ endif }",
+    "$${already} %%{escaped}",
+    "$$${three}",
+    "$ { not a sequence } % {",
+    "bell\x07 and del\x7f",
+    "ünïcødé → ✓",
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_strings_read_back_as_written(value: str) -> None:
+    written = hclout.literal(value)
+    tree = hcl2.loads(f"x = {written}\n")
+    assert hcl_string(tree["x"]) == value
+
+
+def test_literal_escapes_exactly() -> None:
+    assert hclout.literal('say "${hi}" 100%{x}\n') == '"say \\"$${hi}\\" 100%%{x}\\n"'
+    assert hclout.literal(["a", 1, True, None]) == '["a", 1, true, null]'
+    with pytest.raises(TypeError):
+        hclout.literal({"a": 1})
+
+
+@pytest.mark.tools
+@needs_terraform
+def test_terraform_evaluates_literals_to_the_original_strings(tmp_path: Path) -> None:
+    # base64 so that console's own display of the string cannot blur the comparison
+    expression = "base64encode(jsonencode([" + ", ".join(map(hclout.literal, AWKWARD)) + "]))"
+    result = subprocess.run(
+        [str(TERRAFORM), "console"],
+        input=expression + "\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "PATH": ""},
+        check=True,
+        timeout=120,
+    )
+    encoded = result.stdout.strip().strip('"')
+    assert json.loads(base64.b64decode(encoded)) == AWKWARD
+
+
+# --- the layout (terraform fmt) --------------------------------------------------------------
+
+FMT_CASES = {
+    "aligns consecutive attributes, a blank line starts a new group": (
+        'resource "a" "b" {\nname = "x"\nlonger_name = 1\n\nz = true\n}\n',
+        'resource "a" "b" {\n  name        = "x"\n  longer_name = 1\n\n  z = true\n}\n',
+    ),
+    "a comment line and a nested block end a group": (
+        "locals {\na = 1\n# note\nbbb = 2\ncc = 3\ninner {\nq = 1\n}\nd = 4\n}\n",
+        "locals {\n  a = 1\n  # note\n  bbb = 2\n  cc  = 3\n  inner {\n    q = 1\n  }\n"
+        "  d = 4\n}\n",
+    ),
+    "an assignment opening brackets is not aligned, its contents are": (
+        'x {\nlong_key = 1\nk = [\n"a",\n]\nm = {\n"p" = 1\n"qqq" = 2\n}\n}\n',
+        'x {\n  long_key = 1\n  k = [\n    "a",\n  ]\n'
+        '  m = {\n    "p"   = 1\n    "qqq" = 2\n  }\n}\n',
+    ),
+    "== and <= are not assignments; strings hide brackets and =": (
+        'x {\ncondition = a == b\nv = "{ [ = ${x} $${y}"\nlong = c <= d\n}\n',
+        'x {\n  condition = a == b\n  v         = "{ [ = ${x} $${y}"\n  long      = c <= d\n}\n',
+    ),
+    "several brackets opened on one line indent once": (
+        "a = one(concat(\nb,\n))\nz = 1\n",
+        "a = one(concat(\n  b,\n))\nz = 1\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FMT_CASES))
+def test_fmt_follows_terraform_fmt_rules(case: str) -> None:
+    given, expected = FMT_CASES[case]
+    assert hclout.fmt(given) == expected
+
+
+@pytest.mark.tools
+@needs_terraform
+@pytest.mark.parametrize("case", sorted(FMT_CASES))
+def test_fmt_golden_cases_agree_with_terraform_fmt(case: str, tmp_path: Path) -> None:
+    given, expected = FMT_CASES[case]
+    path = tmp_path / "case.tf"
+    path.write_text(given, encoding="utf-8")
+    terraform_fmt(path)
+    assert path.read_text(encoding="utf-8") == expected
+
+
+def test_fmt_refuses_what_it_cannot_lay_out() -> None:
+    with pytest.raises(ValueError, match="heredoc"):
+        hclout.fmt("x = <<EOT\nhi\nEOT\n")
+    with pytest.raises(ValueError, match="trailing comment"):
+        hclout.fmt("x = 1 # why\n")
+    assert hclout.fmt('x = "<<EOT /* # //"\n') == 'x = "<<EOT /* # //"\n'
+
+
+def scrambled(text: str) -> str:
+    """The text with indentation and alignment removed."""
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(re.sub(r"^([\w\"\-.]+)\s+= ", r"\1 = ", line) for line in lines) + "\n"
+
+
+def test_rendered_files_are_a_fixed_point_of_fmt(spec_name: str) -> None:
+    for path, text in tf_files(spec_name).items():
+        assert hclout.fmt(text) == text, path
+        assert hclout.fmt(scrambled(text)) == text, path
+        assert "\t" not in text, path
+        assert not re.search(r" +$", text, re.MULTILINE), path
+        assert text.endswith("}\n"), path
+        assert "\n\n\n" not in text, path
+
+
+@pytest.mark.tools
+@needs_terraform
+def test_terraform_fmt_leaves_rendered_files_unchanged(spec_name: str, tmp_path: Path) -> None:
+    for path, text in tf_files(spec_name).items():
+        (tmp_path / Path(path).name).write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [str(TERRAFORM), "fmt", "-check", "-diff", "-no-color", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "PATH": ""},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def terraform_fmt(path: Path) -> None:
+    subprocess.run(
+        [str(TERRAFORM), "fmt", "-no-color", str(path)],
+        capture_output=True,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "PATH": ""},
+        check=True,
+        timeout=120,
+    )

@@ -1,0 +1,283 @@
+"""`gitopsgen validate`: the real validators find nothing in a good tree and every planted fault."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from ruamel.yaml import YAML
+
+from generator import validate
+from generator.cli import main
+from tests.conftest import DATA, SPECS, model_of, tree_of
+
+pytestmark = pytest.mark.tools
+
+EXAMPLES = DATA / "schema-examples"
+
+
+def documents(name: str) -> list[dict[str, Any]]:
+    return validate.load_documents((EXAMPLES / name).read_text(encoding="utf-8"))
+
+
+def write_tree(tree: dict[str, str], root: Path) -> Path:
+    for path, text in tree.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tree(tree_of("reference"), tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture
+def tree(reference_tree: Path, tmp_path: Path) -> Path:
+    """A private copy of the reference tree to break."""
+    return Path(shutil.copytree(reference_tree, tmp_path / "out"))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole tree
+
+
+def test_reference_tree_is_clean(reference_tree: Path) -> None:
+    assert validate.validate_tree(model_of("reference"), reference_tree) == []
+
+
+def test_cli_validate_exit_codes(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(SPECS / "reference.toml")
+    assert main(["validate", "-c", config, "-o", str(tree)]) == 0
+    edit(
+        tree / "apps/orders-api/base/serviceaccount.yaml",
+        "automountServiceAccountToken",
+        "automount",
+    )
+    capsys.readouterr()
+    assert main(["validate", "-c", config, "-o", str(tree)]) == 1
+    assert "ServiceAccount/orders-api: (root): Additional properties" in capsys.readouterr().out
+
+
+def test_misspelled_deployment_field_is_located(tree: Path) -> None:
+    edit(
+        tree / "apps/orders-api/base/deployment.yaml",
+        "revisionHistoryLimit:",
+        "revisionHistoryLimits:",
+    )
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert findings == [
+        f"apps/orders-api/overlays/{env}: Deployment/orders-api: spec: Additional properties "
+        "are not allowed ('revisionHistoryLimits' was unexpected)"
+        for env in ("dev", "prod", "staging")
+    ]
+
+
+def test_kustomize_warning_is_a_finding(tree: Path) -> None:
+    overlay = tree / "apps/orders-api/overlays/dev/kustomization.yaml"
+    overlay.write_text(overlay.read_text() + "commonLabels:\n  extra: x\n", encoding="utf-8")
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert findings
+    assert all(f.startswith("apps/orders-api/overlays/dev: kustomize: ") for f in findings)
+    assert any("commonLabels" in f and "deprecated" in f for f in findings)
+
+
+def test_kustomize_failure_and_missing_overlay_are_findings(tree: Path) -> None:
+    edit(tree / "apps/orders-api/overlays/dev/kustomization.yaml", "../../base", "../../nowhere")
+    shutil.rmtree(tree / "apps/orders-api/overlays/prod")
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert len(findings) == 2
+    assert findings[0].startswith("apps/orders-api/overlays/dev: kustomize: ")
+    assert "nowhere" in findings[0]
+    assert findings[1] == (
+        "apps/orders-api/overlays/prod: kustomization.yaml missing: run gitopsgen build"
+    )
+
+
+def test_bad_custom_resources_in_argocd_and_policies(tree: Path) -> None:
+    (tree / "argocd").mkdir(exist_ok=True)
+    (tree / "argocd/bad.yaml").write_text(
+        """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: bad
+  lables: {team: x}
+spec:
+  projet: dev
+  destination: {server: "https://kubernetes.default.svc", namespace: x}
+  source: {repoURL: "https://github.com/acme/gitops.git", path: x}
+""",
+        encoding="utf-8",
+    )
+    (tree / "policies").mkdir(exist_ok=True)
+    (tree / "policies/bad.yaml").write_text(
+        """\
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: guard
+spce: {}
+spec:
+  rules: []
+  validationFailureAction: Block
+""",
+        encoding="utf-8",
+    )
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert findings == [
+        "argocd/bad.yaml: Application/bad: metadata: Additional properties are not allowed "
+        "('lables' was unexpected)",
+        "argocd/bad.yaml: Application/bad: spec: 'project' is a required property",
+        "argocd/bad.yaml: Application/bad: spec: Additional properties are not allowed "
+        "('projet' was unexpected)",
+        "policies/bad.yaml: ClusterPolicy/guard: spce: unknown top-level field "
+        "(expected one of apiVersion, kind, metadata, spec, status)",
+        "policies/bad.yaml: ClusterPolicy/guard: spec.validationFailureAction: 'Block' is not "
+        "one of ['audit', 'enforce', 'Audit', 'Enforce']",
+    ]
+
+
+def test_kustomization_beside_manifests_is_not_an_object(tree: Path) -> None:
+    (tree / "argocd").mkdir(exist_ok=True)
+    (tree / "argocd/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+        encoding="utf-8",
+    )
+    assert validate.validate_tree(model_of("reference"), tree) == []
+
+
+def test_bad_workflow_is_reported_by_all_three_linters(tree: Path) -> None:
+    workflows = tree / ".github/workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    (workflows / "bad.yml").write_text(
+        """\
+on: pull_request_target
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    stepz: []
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}"
+""",
+        encoding="utf-8",
+    )
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert findings
+    assert all(f.startswith(".github/workflows/bad.yml:") for f in findings)
+    assert any(": schema: $.jobs.build: " in f and "'stepz' was unexpected" in f for f in findings)
+    assert any(": actionlint: " in f and '"stepz"' in f for f in findings)
+    assert any(": zizmor: template-injection: " in f for f in findings)
+
+
+def test_workflows_under_ci_are_linted(tree: Path) -> None:
+    (tree / "ci").mkdir(exist_ok=True)
+    (tree / "ci/orders-api.yaml").write_text("on: push\njobs: {}\n", encoding="utf-8")
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert findings
+    assert all(f.startswith("ci/orders-api.yaml:") for f in findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Objects
+
+
+def test_valid_builtin_examples_pass() -> None:
+    assert validate.validate_builtin(documents("k8s-valid.yaml")) == []
+
+
+def test_invalid_builtin_examples_fail_like_kubernetes_validate() -> None:
+    for doc in documents("k8s-invalid.yaml"):
+        findings = validate.validate_builtin([doc])
+        assert findings, doc["metadata"]["name"]
+        assert all(f.startswith(f"{doc['kind']}/{doc['metadata']['name']}: ") for f in findings)
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(doc, validate.KUBERNETES_VERSION, strict=True)
+
+
+def test_builtin_reports_every_error_and_unknown_kinds() -> None:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "lables": {}},
+        "spec": {"ports": [{"port": "eighty"}], "selectr": {}},
+    }
+    assert validate.validate_builtin([doc]) == [
+        "Service/web: metadata: Additional properties are not allowed ('lables' was unexpected)",
+        "Service/web: spec.ports[0].port: 'eighty' is not of type 'integer'",
+        "Service/web: spec: Additional properties are not allowed ('selectr' was unexpected)",
+    ]
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert validate.validate_builtin([unknown]) == [
+        "Widget/w: no schema for apiVersion example.com/v1 kind Widget in Kubernetes 1.32"
+    ]
+    assert validate.validate_builtin([{"kind": "Service", "metadata": {}}]) == [
+        "Service/<no name>: apiVersion: missing or not a string",
+        "Service/<no name>: metadata.name: missing",
+    ]
+
+
+def test_valid_custom_examples_pass() -> None:
+    for doc in documents("crs-valid.yaml"):
+        assert validate.validate_custom(doc) == [], doc["kind"]
+
+
+def test_invalid_custom_examples_fail() -> None:
+    for doc in documents("crs-invalid.yaml"):
+        findings = validate.validate_custom(doc)
+        assert findings, doc["metadata"]["name"]
+
+
+def test_custom_metadata_is_strict() -> None:
+    (doc, *_) = documents("crs-valid.yaml")
+    doc["metadata"]["lables"] = {"a": "b"}
+    assert validate.validate_custom(doc) == [
+        f"{doc['kind']}/{doc['metadata']['name']}: metadata: Additional properties are not "
+        "allowed ('lables' was unexpected)"
+    ]
+
+
+def test_custom_kind_without_schema_is_reported() -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"}}
+    assert validate.validate_custom(doc) == [
+        "Workflow/w: no CRD schema for apiVersion argoproj.io/v1alpha1 kind Workflow"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+
+
+def test_missing_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(validate.ToolMissingError, match="kubectl not found"):
+        validate.kustomize_build(tmp_path)
+
+
+def test_kustomize_build_returns_documents(reference_tree: Path) -> None:
+    docs, stderr = validate.kustomize_build(reference_tree / "apps/orders-api/overlays/dev")
+    assert stderr == ""
+    assert {doc["kind"] for doc in docs} >= {"Deployment", "ConfigMap", "Service"}
+
+
+def test_lint_workflows_of_nothing_is_nothing() -> None:
+    assert validate.lint_workflows([]) == []
+
+
+def test_load_documents_skips_empty_documents() -> None:
+    yaml_text = "---\n---\na: 1\n---\n"
+    assert validate.load_documents(yaml_text) == [{"a": 1}]
+    assert YAML(typ="safe").load("a: 1") == {"a": 1}
