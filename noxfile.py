@@ -25,7 +25,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "mypy", "nox")
+    session.install("-e", ".[dev]")
     session.run("mypy")
 
 

@@ -5,6 +5,9 @@ argocd/applicationset.yaml is parsed, its generators run over the rendered tree 
 the gitops repository) and its Go templates and templatePatch are evaluated the way the
 ApplicationSet controller does. A wrong ApplicationSet therefore shows up in this output.
 Generators and options outside the small supported set raise ExpansionError.
+
+Only the ApplicationSet's (service) Applications are listed: the Kyverno guard's Applications
+are plain files under argocd/policies/, in the project platform-policies, read as they are.
 """
 
 from __future__ import annotations

@@ -34,9 +34,12 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
-# Timestamps this close to when the record was made are not trusted (filesystem clocks are
-# coarse: from jiffies on ext4 and tmpfs up to 2 s on FAT).
-RACY_NS = 2_000_000_000
+# Timestamps this close to when the record was made are not trusted: a file's timestamps come
+# from the kernel's coarse clock, which lags by up to a jiffy (<= 10 ms) on filesystems with
+# sub-second timestamps (ext4, xfs, btrfs, tmpfs, APFS); whole-second ones (and FAT's 2 s)
+# get the wide window. A timestamp that falls exactly on a second counts as whole-second.
+FINE_RACY_NS = 100_000_000
+COARSE_RACY_NS = 2_000_000_000
 PACKAGE = Path(__file__).parent
 
 
@@ -105,15 +108,26 @@ def _parents(paths: Iterable[str]) -> set[str]:
     return parents
 
 
-def save(key: str, out: Path, hashes: dict[str, str], warnings: list[str]) -> None:
-    """Remember that `out` holds exactly these files (path -> sha256), as they are now."""
+def save(key: str, out: Path, hashes: dict[str, str], warnings: list[str], *, since: int) -> None:
+    """Remember that `out` holds exactly these files (path -> sha256), as they are now.
+
+    `since` is when the run began (time.time_ns()): a file changed after that, by this run's
+    own writes or by anyone else, has its bytes checked against its sha256 before its stat is
+    recorded; the stat is taken first, so an edit after the check shows in the stat.
+    """
     record_path = _record_path(out)
     if record_path is None:
         return
     prefix = f"{out.resolve()}{os.sep}"  # plain strings: pathlib is slow for 10,000s of paths
     made_at = time.time_ns()  # before the stats: an edit after a stat is newer than this
     try:
-        files = {path: [*_stat_key(os.lstat(prefix + path)), sha] for path, sha in hashes.items()}
+        stats = {path: os.lstat(prefix + path) for path in hashes}
+        fresh = [p for p, st in stats.items() if _is_racy(st.st_mtime_ns, st.st_ctime_ns, since)]
+        # changed during this run (by its own writes, or by anyone else): check the bytes
+        if any(_sha256(prefix + path) != hashes[path] for path in fresh):
+            forget(out)  # someone else changed a file during this run: vouch for nothing
+            return
+        files = {path: [*_stat_key(st), hashes[path]] for path, st in stats.items()}
         dirs = {d: os.lstat(prefix + d).st_ino for d in sorted(_parents(hashes))}
         record = {
             "format": FORMAT,
@@ -128,7 +142,12 @@ def save(key: str, out: Path, hashes: dict[str, str], warnings: list[str]) -> No
         temporary.write_text(json.dumps(record), encoding="utf-8")
         os.replace(temporary, record_path)
     except OSError:
-        return  # no cache: the next run renders
+        forget(out)  # no record: the next run renders
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def forget(out: Path) -> None:
@@ -151,16 +170,24 @@ def up_to_date(key: str, out: Path) -> list[str] | None:
         if racy is None:
             return None
         for path, sha in racy:
-            with open(prefix + path, "rb") as handle:
-                if hashlib.sha256(handle.read()).hexdigest() != sha:
-                    return None
+            if _sha256(prefix + path) != sha:
+                return None
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if any(max(_racy_times(record, path)) < time.time_ns() - RACY_NS for path, _ in racy):
+    now = time.time_ns()
+    if any(not _is_racy(*_racy_times(record, path), now) for path, _ in racy):
         # some files have since become old enough to trust by their stat alone: say so
         files: dict[str, list[Any]] = record["files"]
-        save(key, out, {path: entry[4] for path, entry in files.items()}, record["warnings"])
+        hashes = {path: entry[4] for path, entry in files.items()}
+        save(key, out, hashes, record["warnings"], since=int(record["made_at"]))
     return [str(warning) for warning in record["warnings"]]
+
+
+def _is_racy(mtime: int, ctime: int, made_at: int) -> bool:
+    """Could an edit after the stat made at `made_at` have left these timestamps unchanged?"""
+    second = 1_000_000_000
+    coarse = mtime % second == 0 or ctime % second == 0
+    return max(mtime, ctime) >= made_at - (COARSE_RACY_NS if coarse else FINE_RACY_NS)
 
 
 def _racy_times(record: dict[str, Any], path: str) -> tuple[int, int]:
@@ -185,12 +212,12 @@ def _stat_mismatch_or_racy(record: dict[str, Any], prefix: str) -> list[tuple[st
         st = os.lstat(prefix + directory)
         if not stat.S_ISDIR(st.st_mode) or st.st_ino != inode:
             return None
-    horizon = int(record["made_at"]) - RACY_NS
+    made_at = int(record["made_at"])
     racy: list[tuple[str, str]] = []
     for path, (inode, size, mtime, ctime, sha) in record["files"].items():
         st = os.lstat(prefix + path)
         if not stat.S_ISREG(st.st_mode) or _stat_key(st) != [inode, size, mtime, ctime]:
             return None
-        if max(mtime, ctime) >= horizon:
+        if _is_racy(mtime, ctime, made_at):
             racy.append((path, sha))
     return racy

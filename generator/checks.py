@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 
-from generator import syncwindows, timespec
+from attrs import frozen
+
+from generator import naming, syncwindows, timespec
 from generator.errors import KeyPath, did_you_mean
 from generator.model import (
     Analysis,
@@ -24,7 +26,7 @@ from generator.model import (
     SyncWindow,
     Toleration,
 )
-from generator.resolve import layer_resources  # the one place that layers resources
+from generator.resolve import layer_resources, registry_of  # resolve owns both rules
 
 Found = Iterator[tuple[KeyPath, str]]
 
@@ -48,14 +50,6 @@ _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _REGISTRY = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?(?:/[a-z0-9._-]+)*")
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
-_GCP_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
-_GCP_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
-_GCP_REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_WORKLOAD_IDENTITY_PROVIDER = re.compile(
-    r"projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32}"
-    r"/providers/[a-z0-9-]{4,32}"
-)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
 _PERCENT = re.compile(r"(?P<number>[0-9]+)%")
 _LABEL_KEY_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
@@ -64,9 +58,13 @@ _DNS_SUBDOMAIN = re.compile(
     r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
 )
 _HOST = re.compile(r"(?:\*\.)?" + _DNS_SUBDOMAIN.pattern)
+MAX_SUBDOMAIN = 253  # Kubernetes object names, ConfigMap keys
+MAX_IAM_ROLE_NAME = 64
+MAX_IMAGE_NAME = 255  # <registry>/<repository>, without the tag
+KUSTOMIZE_HASH_SUFFIX = len("-") + 10  # what configMapGenerator appends to a name
 GCP_ONLY = ("registry_repository", "workload_identity_provider", "service_account")
 METRICS = ("success_rate", "latency_p99_ms", "error_logs")
-PLATFORM_ROLE = "platform"
+PLATFORM_ROLE = naming.PLATFORM_ROLE_NAME
 
 
 def check(spec: Spec) -> Found:
@@ -78,6 +76,9 @@ def check(spec: Spec) -> Found:
     yield from check_teams(spec)
     for name, service in spec.services.items():
         yield from check_service(spec, name, service)
+    yield from object_collisions(spec)
+    yield from application_collisions(spec)
+    yield from policy_application_collisions(spec)
 
 
 def warnings(spec: Spec) -> Found:
@@ -98,6 +99,10 @@ def warnings(spec: Spec) -> Found:
 
 def service_warnings(name: str, service: Service) -> Found:
     where: KeyPath = ("services", name)
+    canary = service.canary
+    if canary is not None and canary.host is not None and canary.traffic != "alb":
+        # Only the ALB Ingress has a host rule; the other routers never read it.
+        yield (*where, "canary", "host"), "is ignored: it is only used with traffic = 'alb'"
     if service.analysis is not None and (service.canary is None or not service.canary.analysis):
         yield (*where, "analysis"), "is never used: it runs only with canary.analysis = true"
     analysis = service.analysis
@@ -208,16 +213,28 @@ def repo_problems(path: KeyPath, repo: str) -> Found:
 
 
 def check_cloud(cloud: Cloud) -> Found:
-    if cloud.registry is not None and not _REGISTRY.fullmatch(cloud.registry):
+    registry = cloud.registry
+    if registry is not None and not _REGISTRY.fullmatch(registry):
         yield (
             ("cloud", "registry"),
-            f"{cloud.registry!r} is not a registry: write a host name with an optional path,"
+            f"{registry!r} is not a registry: write a host name with an optional path,"
             " without a scheme (e.g. 'registry.example.com/team')",
         )
+    elif registry is not None and cloud.provider == "gcp":
+        # Terraform grants CI push access on exactly this Artifact Registry repository.
+        yield from _parsed(("cloud", "registry"), naming.parse_artifact_registry, registry)
     if cloud.provider == "aws":
         yield from check_aws(cloud)
     else:
         yield from check_gcp(cloud)
+
+
+def _parsed(path: KeyPath, parse: Callable[[str], object], text: str) -> Found:
+    """The parser's own complaint: the loader refuses exactly what a renderer could not use."""
+    try:
+        parse(text)
+    except ValueError as exc:
+        yield path, str(exc)
 
 
 def check_aws(cloud: Cloud) -> Found:
@@ -231,37 +248,34 @@ def check_aws(cloud: Cloud) -> Found:
 
 
 def check_gcp(cloud: Cloud) -> Found:
-    if not _GCP_PROJECT.fullmatch(cloud.account):
+    if not naming.GCP_PROJECT_ID.fullmatch(cloud.account):
         yield (
             ("cloud", "account"),
             f"{cloud.account!r} is not a GCP project id (6 to 30 lowercase letters, digits"
             " and '-', starting with a letter)",
         )
-    if not _GCP_REGION.fullmatch(cloud.region):
+    if not naming.GCP_REGION.fullmatch(cloud.region):
         yield ("cloud", "region"), f"{cloud.region!r} is not a GCP region such as 'europe-west1'"
     for key in GCP_ONLY:
         if getattr(cloud, key) is None:
             yield ("cloud", key), "missing required key: provider = 'gcp' needs it"
     repository = cloud.registry_repository
-    if repository is not None and not _GCP_REPOSITORY.fullmatch(repository):
+    if repository is not None and not naming.GCP_REPOSITORY_ID.fullmatch(repository):
         yield (
             ("cloud", "registry_repository"),
             f"{repository!r} is not an Artifact Registry repository id (lowercase letters,"
             " digits and '-', starting with a letter)",
         )
     provider = cloud.workload_identity_provider
-    if provider is not None and not _WORKLOAD_IDENTITY_PROVIDER.fullmatch(provider):
-        yield (
+    if provider is not None:
+        yield from _parsed(
             ("cloud", "workload_identity_provider"),
-            f"{provider!r} is not the provider's full resource name: write 'projects/<project"
-            " number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>'",
+            naming.parse_workload_identity_provider,
+            provider,
         )
-    account = cloud.service_account
-    if account is not None and not _EMAIL.fullmatch(account):
-        yield (
-            ("cloud", "service_account"),
-            f"{account!r} is not a service account email"
-            " (e.g. 'ci@my-project.iam.gserviceaccount.com')",
+    if cloud.service_account is not None:
+        yield from _parsed(
+            ("cloud", "service_account"), naming.parse_service_account, cloud.service_account
         )
 
 
@@ -298,6 +312,20 @@ def check_environments(spec: Spec) -> Found:
     for name, env in spec.environments.items():
         where: KeyPath = ("environments", name)
         yield from _found(where, label_problem("environment name", name))
+        if name == naming.POLICY_PROJECT_NAME:
+            # Each environment renders an AppProject of its name, beside the guard's project.
+            yield (
+                where,
+                f"environment name {name!r} is reserved: it is the Argo CD project of the"
+                " Kyverno guard's Applications",
+            )
+        if name == naming.ARGOCD_DEFAULT_PROJECT:
+            # The environment's AppProject would replace Argo CD's own `default` project.
+            yield (
+                where,
+                f"environment name {name!r} is reserved: it is Argo CD's built-in project,"
+                " which argocd/root.yaml uses",
+            )
         yield from check_environment(spec, name, env)
     yield from promotion_problems(spec.environments)
 
@@ -411,7 +439,11 @@ def check_teams(spec: Spec) -> Found:
         where: KeyPath = ("teams", name)
         yield from _found(where, label_problem("team name", name))
         if name == PLATFORM_ROLE:
-            yield where, f"{PLATFORM_ROLE!r} is reserved for the platform team in sync_roles"
+            yield (
+                where,
+                f"team name {name!r} is reserved: it is the platform owners' role in every"
+                " Argo CD project and in sync_roles",
+            )
         yield from owners_problems((*where, "owners"), team.owners, required=True)
 
 
@@ -428,6 +460,9 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
             " named after it"
         )
     yield from _found(where, problem)
+    if problem is None:
+        for message in derived_name_problems(name, service, spec.cloud.provider):
+            yield where, message
     if service.team not in spec.teams:
         yield (*where, "team"), unknown_name("team", service.team, spec.teams)
     if service.namespace is not None:
@@ -440,6 +475,15 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
             f"{service.image!r} is not an image repository name (lowercase letters, digits,"
             " '.', '_', '-' and '/')",
         )
+    elif service.image is not None:
+        full = f"{registry_of(spec)}/{service.image}"
+        if len(full) > MAX_IMAGE_NAME:
+            # Docker's reference grammar: `docker push` refuses a longer repository name.
+            yield (
+                (*where, "image"),
+                f"makes the image repository name {full!r} {len(full)} characters long;"
+                f" image references allow {MAX_IMAGE_NAME}",
+            )
     if not 0 <= service.port <= 65535:
         yield (*where, "port"), f"must be between 1 and 65535, or 0 for no port; got {service.port}"
     for probe in ("liveness", "readiness"):
@@ -450,7 +494,7 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
         yield from _found((*where, "replicas"), at_least(service.replicas, 0))
     yield from resources_problems((*where, "resources"), service.resources)
     yield from variables_problems((*where, "env"), service.env)
-    yield from variables_problems((*where, "config"), service.config)
+    yield from variables_problems((*where, "config"), service.config, config_map=True)
     yield from hpa_problems((*where, "hpa"), service.hpa)
     yield from pdb_problems((*where, "pdb"), service.pdb)
     if service.tolerations is not None:
@@ -485,7 +529,7 @@ def check_service_env(name: str, service: Service, env: str) -> Found:
         yield from _found((*where, "replicas"), at_least(overrides.replicas, 0))
     yield from resources_problems((*where, "resources"), overrides.resources)
     yield from variables_problems((*where, "env"), overrides.env)
-    yield from variables_problems((*where, "config"), overrides.config)
+    yield from variables_problems((*where, "config"), overrides.config, config_map=True)
     if overrides.tolerations is not None:
         yield from tolerations_problems((*where, "tolerations"), overrides.tolerations)
     if overrides.hpa is not None:
@@ -511,7 +555,15 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
-def variables_problems(where: KeyPath, variables: Mapping[str, str]) -> Found:
+def variables_problems(
+    where: KeyPath, variables: Mapping[str, str], *, config_map: bool = False
+) -> Found:
+    """Environment variable names; `config` keys become the generated ConfigMap's keys too.
+
+    The pod reads the ConfigMap with envFrom, so its keys must be variable names; a variable
+    name is a valid ConfigMap key (and has no `=`, where Kustomize splits a literal), but a
+    ConfigMap key is at most 253 characters long.
+    """
     for name in variables:
         if not _VARIABLE.fullmatch(name):
             yield (
@@ -519,6 +571,169 @@ def variables_problems(where: KeyPath, variables: Mapping[str, str]) -> Found:
                 f"{name!r} is not a valid variable name (letters, digits and '_',"
                 " not starting with a digit)",
             )
+        elif config_map and len(name) > MAX_SUBDOMAIN:
+            yield (
+                (*where, name),
+                f"{name!r} is too long for a ConfigMap key: it has {len(name)} characters,"
+                f" at most {MAX_SUBDOMAIN} are allowed",
+            )
+
+
+# --- names derived from a service name, and clashes between services -----------------------
+
+
+def derived_name_problems(name: str, service: Service, provider: str) -> Iterator[str]:
+    """Names the tree derives from a valid service name that the real systems would refuse."""
+    canary = service.canary
+    if provider == "aws" and service.repo is not None:  # only services with CI get a role
+        role = naming.ci_role_name_of(name)
+        if len(role) > MAX_IAM_ROLE_NAME:
+            yield (
+                f"service name {name!r} makes the IAM role {role!r} {len(role)} characters"
+                f" long; IAM allows {MAX_IAM_ROLE_NAME}"
+            )
+    if canary is not None and canary.traffic != "replicas":
+        stable = naming.stable_service_name_of(name)
+        canary_service = naming.canary_service_name_of(name)
+        longest = max(len(stable), len(canary_service))
+        if longest > MAX_LABEL:
+            yield (
+                f"service name {name!r} makes the Services {stable!r} and {canary_service!r}"
+                f" {longest} characters long; Kubernetes allows {MAX_LABEL}"
+            )
+    if canary is not None and canary.traffic == "alb":
+        # Annotation keys are qualified names: at most 63 characters after the prefix.
+        annotation = naming.alb_action_annotation_of(name)
+        key_name = annotation.rpartition("/")[2]
+        if len(key_name) > MAX_LABEL:
+            yield (
+                f"service name {name!r} makes the Ingress annotation {annotation!r} that Argo"
+                f" Rollouts writes {len(key_name)} characters long after the '/';"
+                f" Kubernetes allows {MAX_LABEL}"
+            )
+    config_map = naming.config_map_name_of(name)
+    if len(config_map) + KUSTOMIZE_HASH_SUFFIX > MAX_SUBDOMAIN:
+        yield (
+            f"service name {name!r} makes the generated ConfigMap '{config_map}-<hash>'"
+            f" {len(config_map) + KUSTOMIZE_HASH_SUFFIX} characters long;"
+            f" Kubernetes allows {MAX_SUBDOMAIN}"
+        )
+
+
+@frozen(kw_only=True)
+class RenderedObject:
+    """A namespaced object a service's base or overlays render."""
+
+    kind: str
+    name: str
+    role: str  # how a message names it: "Service", "stable Service"
+
+
+def rendered_objects(name: str, service: Service) -> list[RenderedObject]:
+    """Every object render/kustomize.py and render/rollouts.py write for the service.
+
+    The ConfigMap is named before Kustomize appends its hash. tests/test_load.py holds this
+    list to what the renderers actually produce.
+    """
+    canary = service.canary
+    workload = "Rollout" if canary is not None else "Deployment"
+    kinds = [workload, "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"]
+    if service.port:
+        kinds.append("Service")
+    if service.hpa is not None:
+        kinds.append("HorizontalPodAutoscaler")
+    if canary is not None and canary.traffic == "alb":
+        kinds.append("Ingress")
+    if canary is not None and canary.traffic == "istio":
+        kinds.append("VirtualService")
+    analysis = service.analysis
+    if (
+        canary is not None
+        and canary.analysis
+        and analysis is not None
+        and any(getattr(analysis, metric) is not None for metric in METRICS)
+    ):
+        kinds.append("AnalysisTemplate")
+    objects = [RenderedObject(kind=kind, name=name, role=kind) for kind in kinds]
+    if canary is not None and canary.traffic != "replicas":
+        objects += [
+            RenderedObject(
+                kind="Service", name=naming.stable_service_name_of(name), role="stable Service"
+            ),
+            RenderedObject(
+                kind="Service", name=naming.canary_service_name_of(name), role="canary Service"
+            ),
+        ]
+    objects.append(
+        RenderedObject(kind="ConfigMap", name=naming.config_map_name_of(name), role="ConfigMap")
+    )
+    return objects
+
+
+def _well_named(spec: Spec) -> list[str]:
+    """Services whose names are valid (the others are reported already)."""
+    return [name for name in spec.services if label_problem("", name) is None]
+
+
+def object_collisions(spec: Spec) -> Found:
+    """Two services must not render the same object (same kind and name) in one namespace."""
+    owners: dict[tuple[str, str, str], tuple[str, RenderedObject]] = {}
+    for name in _well_named(spec):
+        service = spec.services[name]
+        namespace = service.namespace or name
+        for obj in rendered_objects(name, service):
+            other, theirs = owners.setdefault((namespace, obj.kind, obj.name), (name, obj))
+            if other != name:
+                yield (
+                    ("services", name),
+                    f"its {obj.role} and the {theirs.role} of service {other!r} are both the"
+                    f" {obj.kind} {obj.name!r} in namespace {namespace!r}: rename a service or"
+                    " move one to another namespace",
+                )
+
+
+def application_collisions(spec: Spec) -> Found:
+    """Application names `<service>-<env>` must differ for every service and environment.
+
+    The ApplicationSet refuses to generate two Applications of one name, and stops updating
+    all of them. Checked for every environment, not only those with a tag: `set-image` can
+    deploy a service anywhere.
+    """
+    owners: dict[str, tuple[str, str]] = {}
+    environments = [env for env in spec.environments if label_problem("", env) is None]
+    for name in _well_named(spec):
+        for env in environments:
+            app = naming.application_name_of(name, env)
+            other, other_env = owners.setdefault(app, (name, env))
+            if other != name:
+                yield (
+                    ("services", name),
+                    f"its Argo CD Application for environment {env!r} and that of service"
+                    f" {other!r} for environment {other_env!r} are both named {app!r}; an"
+                    " ApplicationSet refuses duplicate names: rename a service or an environment",
+                )
+
+
+def policy_application_collisions(spec: Spec) -> Found:
+    """A service's Application must not take the name of the Kyverno guard's Application.
+
+    The guard's Application is named after the first environment on its cluster; the name is
+    reserved for every environment, so moving an environment to another cluster never makes
+    a valid file invalid.
+    """
+    environments = [env for env in spec.environments if label_problem("", env) is None]
+    reserved = {naming.policy_application_name_of(env): env for env in environments}
+    for name in _well_named(spec):
+        for env in environments:
+            app = naming.application_name_of(name, env)
+            if app in reserved:
+                yield (
+                    ("services", name),
+                    f"its Argo CD Application for environment {env!r} would be named {app!r},"
+                    " the name reserved for the Kyverno guard's Application of environment"
+                    f" {reserved[app]!r}: rename the service",
+                )
+                break  # renaming the service resolves every clash: one message is enough
 
 
 # --- resources -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,11 +140,13 @@ class _Sync:
     """One build/check/diff run: the cache key, and the plan when the cache did not answer."""
 
     def __init__(self, args: argparse.Namespace, *, force: bool = False) -> None:
+        self.started = time.time_ns()  # before anything is read: see buildcache.save
         self.config: Path = args.config
         self.out: Path = args.output
         self.force = force
         self.raw = read_config(self.config)
-        self.key = buildcache.input_key(self.config, self.raw, self.out)
+        caching = buildcache.cache_dir() is not None
+        self.key = buildcache.input_key(self.config, self.raw, self.out) if caching else ""
         self.warnings: list[str] = []
 
     def cached(self) -> bool:
@@ -169,7 +172,7 @@ class _Sync:
             buildcache.forget(self.out)
         else:
             hashes = {**plan.hashes, write.MANIFEST: write.digest(plan.manifest)}
-            buildcache.save(self.key, self.out, hashes, self.warnings)
+            buildcache.save(self.key, self.out, hashes, self.warnings, since=self.started)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

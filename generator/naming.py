@@ -1,13 +1,45 @@
-"""Names that several output families must agree on (CI workflows, Terraform, Argo CD)."""
+"""Names that several output families must agree on (CI workflows, Terraform, Argo CD).
+
+Each name has a function of the plain service name (the loader's checks use it before
+anything is resolved) and, where renderers want one, a thin wrapper taking the resolved
+service. The Google Cloud resource names the services file gives are parsed here too, so the
+loader refuses exactly what Terraform could not use.
+"""
 
 from __future__ import annotations
 
+import re
+
+from attrs import frozen
+
 from generator.resolve import Model, ResolvedService
+
+# Google Cloud identifiers (the rules its consoles state).
+GCP_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+GCP_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
+GCP_MULTI_REGIONS = ("asia", "europe", "us")  # Artifact Registry's multi-region locations
+GCP_REPOSITORY_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+GCP_SERVICE_ACCOUNT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_WIF_PROVIDER = re.compile(
+    r"projects/(?P<number>[0-9]+)/locations/global/workloadIdentityPools/"
+    r"(?P<pool>[a-z0-9-]{4,32})/providers/(?P<provider>[a-z0-9-]{4,32})"
+)
+_SERVICE_ACCOUNT_DOMAIN = ".iam.gserviceaccount.com"
+_ARTIFACT_REGISTRY = re.compile(
+    r"(?P<location>[^/]+)-docker\.pkg\.dev/(?P<project>[^/]+)/(?P<repository>[^/]+)"
+)
+_PROJECT_RULE = "6 to 30 lowercase letters, digits and '-', starting with a letter"
+
+# --- Kubernetes and AWS names derived from a service name ------------------------------------
+
+
+def ci_role_name_of(service: str) -> str:
+    """The IAM role (aws) that the service's CI assumes; Terraform defines it."""
+    return f"github-ci-{service}"
 
 
 def ci_role_name(service: ResolvedService) -> str:
-    """The IAM role (aws) that the service's CI assumes; Terraform defines it."""
-    return f"github-ci-{service.name}"
+    return ci_role_name_of(service.name)
 
 
 def ci_role_arn(model: Model, service: ResolvedService) -> str:
@@ -37,11 +69,142 @@ def gitops_repo_url(model: Model) -> str:
     return f"https://github.com/{model.spec.gitops.repo}.git"
 
 
-def stable_service_name(service: ResolvedService) -> str:
+def stable_service_name_of(service: str) -> str:
     """The Service Argo Rollouts points at the stable pods of a traffic-routed canary."""
-    return f"{service.name}-stable"
+    return f"{service}-stable"
+
+
+def stable_service_name(service: ResolvedService) -> str:
+    return stable_service_name_of(service.name)
+
+
+def canary_service_name_of(service: str) -> str:
+    """The Service Argo Rollouts points at the canary pods of a traffic-routed canary."""
+    return f"{service}-canary"
 
 
 def canary_service_name(service: ResolvedService) -> str:
-    """The Service Argo Rollouts points at the canary pods of a traffic-routed canary."""
-    return f"{service.name}-canary"
+    return canary_service_name_of(service.name)
+
+
+def config_map_name_of(service: str) -> str:
+    """The ConfigMap each overlay generates; Kustomize appends `-<10-character hash>`."""
+    return f"{service}-config"
+
+
+def application_name_of(service: str, env: str) -> str:
+    """The Argo CD Application the ApplicationSet generates for a service in an environment."""
+    return f"{service}-{env}"
+
+
+# The AppProject of the Kyverno guard's Applications, beside one project per environment.
+POLICY_PROJECT_NAME = "platform-policies"
+# Argo CD's built-in project, which the root app uses; an environment must not replace it.
+ARGOCD_DEFAULT_PROJECT = "default"
+# The platform owners' role in every AppProject (and a `sync_roles` entry): no team's name.
+PLATFORM_ROLE_NAME = "platform"
+
+
+def policy_application_name_of(env: str) -> str:
+    """The Argo CD Application deploying the Kyverno guard to the cluster of `env`.
+
+    Named after the first environment (in promotion order) on each cluster; the loader
+    reserves the name for every environment, so moving a cluster never makes a file invalid.
+    """
+    return f"policies-{env}"
+
+
+def alb_action_annotation_of(service: str) -> str:
+    """The Ingress annotation Argo Rollouts writes the canary's weights into (traffic "alb").
+
+    Argo Rollouts' format (`alb.ingress.kubernetes.io/actions.<rootService>`), not ours: the
+    root Service is the one named after the service.
+    """
+    return f"alb.ingress.kubernetes.io/actions.{service}"
+
+
+# --- Google Cloud resource names from the services file --------------------------------------
+
+
+@frozen(kw_only=True)
+class WorkloadIdentityProvider:
+    project_number: str
+    pool_id: str
+    provider_id: str
+
+
+@frozen(kw_only=True)
+class ServiceAccount:
+    account_id: str
+    project: str
+
+
+@frozen(kw_only=True)
+class ArtifactRepository:
+    location: str
+    project: str
+    repository: str
+
+
+def parse_workload_identity_provider(name: str) -> WorkloadIdentityProvider:
+    """`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`."""
+    match = _WIF_PROVIDER.fullmatch(name)
+    if match is None:
+        raise ValueError(
+            f"{name!r} is not a workload identity provider's full resource name: write"
+            " 'projects/<project number>/locations/global/workloadIdentityPools/<pool>"
+            "/providers/<provider>'"
+        )
+    return WorkloadIdentityProvider(
+        project_number=match["number"], pool_id=match["pool"], provider_id=match["provider"]
+    )
+
+
+def parse_service_account(email: str) -> ServiceAccount:
+    """`<account id>@<project>.iam.gserviceaccount.com`: a user-managed service account."""
+    account_id, at, domain = email.partition("@")
+    project = domain.removesuffix(_SERVICE_ACCOUNT_DOMAIN)
+    if not at or project == domain or not account_id or not project:
+        raise ValueError(
+            f"{email!r} is not a user-managed service account email: write"
+            f" '<account id>@<project id>{_SERVICE_ACCOUNT_DOMAIN}'"
+        )
+    if not GCP_SERVICE_ACCOUNT_ID.fullmatch(account_id):
+        raise ValueError(
+            f"the account id {account_id!r} of service account {email!r} must be 6 to 30"
+            " lowercase letters, digits and '-', starting with a letter and ending with a"
+            " letter or digit"
+        )
+    if not GCP_PROJECT_ID.fullmatch(project):
+        raise ValueError(
+            f"the project {project!r} of service account {email!r} is not a GCP project id"
+            f" ({_PROJECT_RULE})"
+        )
+    return ServiceAccount(account_id=account_id, project=project)
+
+
+def parse_artifact_registry(registry: str) -> ArtifactRepository:
+    """`<location>-docker.pkg.dev/<project>/<repository>`: where the images are pushed."""
+    match = _ARTIFACT_REGISTRY.fullmatch(registry)
+    if match is None:
+        raise ValueError(
+            f"{registry!r} is not an Artifact Registry Docker repository: write"
+            " '<location>-docker.pkg.dev/<project id>/<repository id>'"
+            " (e.g. 'europe-west1-docker.pkg.dev/my-project/apps')"
+        )
+    location, project, repository = match["location"], match["project"], match["repository"]
+    if location not in GCP_MULTI_REGIONS and not GCP_REGION.fullmatch(location):
+        raise ValueError(
+            f"the location {location!r} of {registry!r} is not a GCP region such as"
+            f" 'europe-west1' or one of the multi-regions {', '.join(GCP_MULTI_REGIONS)}"
+        )
+    if not GCP_PROJECT_ID.fullmatch(project):
+        raise ValueError(
+            f"the project {project!r} of {registry!r} is not a GCP project id ({_PROJECT_RULE})"
+        )
+    if not GCP_REPOSITORY_ID.fullmatch(repository):
+        raise ValueError(
+            f"the repository {repository!r} of {registry!r} is not an Artifact Registry"
+            " repository id (lowercase letters, digits and '-', starting with a letter)"
+        )
+    return ArtifactRepository(location=location, project=project, repository=repository)

@@ -75,6 +75,8 @@ DATA: dict[str, Any] = {
     "n": 3.0,
     "retry": {"limit": 3, "backoff": {"duration": "5s", "factor": 2}},
     "path": {"segments": ["apps", "hello", "overlays", "dev"]},
+    "nothing": [],
+    "ignored": [{"kind": "VirtualService", "jqPathExpressions": [".spec.http[].route[].weight"]}],
 }
 
 
@@ -93,6 +95,12 @@ DATA: dict[str, Any] = {
         ("{{ if .empty }}yes{{ else }}no{{ end }}", "no"),
         ("x {{- .env -}} y", "xdevy"),
         ('{{ index .retry "limit" }}', "3"),
+        # the parameters file's ignoreDifferences: an empty list is false in Go
+        ("{{ if .nothing }}yes{{ else }}no{{ end }}", "no"),
+        (
+            "{{ if .ignored }}{{ toJson .ignored }}{{ end }}",
+            '[{"jqPathExpressions":[".spec.http[].route[].weight"],"kind":"VirtualService"}]',
+        ),
     ],
 )
 def test_go_template_subset(template: str, expected: str) -> None:
@@ -147,3 +155,15 @@ def test_merge_patch_merges_maps_replaces_lists_and_deletes_on_null() -> None:
     assert merge_patch(target, patch) == {
         "spec": {"a": 1, "list": [3], "keep": {"x": 1, "y": 2}, "new": "n"}
     }
+
+
+def test_apps_table_and_json_list_the_same_service_applications(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The guard's Applications (argocd/policies/) are plain files, not generated: not listed.
+    assert cli.main(["apps", "-c", str(SPECS / "reference.toml"), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert all(list(app) == list(MINIMAL_JSON[0]) for app in listed)
+    assert cli.main(["apps", "-c", str(SPECS / "reference.toml")]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == [app["name"] for app in listed]

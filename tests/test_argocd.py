@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from generator import naming
 from generator.apps import expand_tree, summary
 from generator.render.argocd import PARAMS_FILE, sso_group
 from generator.resolve import Model
 from generator.validate import validate_custom
-from tests.conftest import model_of, tree_of
+from tests.conftest import SPEC_NAMES, model_of, tree_of
 
 SYNC_OPTIONS = [
     "PruneLast=true",
@@ -40,7 +41,8 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
                 continue
             out.append(
                 {
-                    "name": f"{service.name}-{env.name}",
+                    # the name the loader checks for clashes (tests/test_errors.py)
+                    "name": naming.application_name_of(service.name, env.name),
                     "project": env.name,
                     "cluster": env.cluster,
                     "namespace": service.namespace,
@@ -104,23 +106,73 @@ def test_retry_defaults_in_the_reference() -> None:
     assert retries["prod"]["backoff"] == {"duration": "10s", "factor": 2, "maxDuration": "3m"}
 
 
-def test_replicas_ignored_exactly_where_an_hpa_owns_them(spec_name: str) -> None:
-    model = model_of(spec_name)
+def istio_virtual_service(tree: dict[str, str], service: str) -> str:
+    """The VirtualService the service's Rollout names, checked to exist in its base."""
+    rollout = load(tree[f"apps/{service}/base/rollout.yaml"])
+    name: str = rollout["spec"]["strategy"]["canary"]["trafficRouting"]["istio"]["virtualService"][
+        "name"
+    ]
+    virtual_service = load(tree[f"apps/{service}/base/virtualservice.yaml"])
+    assert (virtual_service["kind"], virtual_service["metadata"]["name"]) == (
+        "VirtualService",
+        name,
+    )
+    return name
+
+
+@pytest.mark.parametrize("name", [*SPEC_NAMES, "canary-variants"])
+def test_ignore_differences_are_exactly_what_other_controllers_own(name: str) -> None:
+    model = model_of(name)
+    tree = tree_of(name)
     services = {s.name: s for s in model.services}
-    for app in generated(spec_name):
+    for app in generated(name):
         service = services[app["spec"]["source"]["path"].split("/")[1]]
         placement = next(p for p in service.placements if p.env == app["spec"]["project"])
-        if placement.hpa is None:
-            assert "ignoreDifferences" not in app["spec"]
-        else:
-            assert app["spec"]["ignoreDifferences"] == [
+        expected: list[dict[str, Any]] = []
+        if placement.hpa is not None:
+            expected.append(
                 {
                     "group": WORKLOAD_GROUP[service.workload_kind],
                     "kind": service.workload_kind,
                     "name": service.name,
                     "jsonPointers": ["/spec/replicas"],
                 }
-            ]
+            )
+        if service.canary is not None and service.canary.traffic == "istio":
+            expected.append(
+                {
+                    "group": "networking.istio.io",
+                    "kind": "VirtualService",
+                    "name": istio_virtual_service(tree, service.name),
+                    "jqPathExpressions": [".spec.http[].route[].weight"],
+                }
+            )
+        assert app["spec"].get("ignoreDifferences", []) == expected, app["metadata"]["name"]
+        assert "ignoreDifferences" not in app["spec"] or expected
+        # the sync keeps the ignored live values (Rollouts' weights, the HPA's replicas)
+        assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
+        assert validate_custom(app) == []
+
+
+def test_trading_engine_canary_weights_are_ignored_where_it_runs() -> None:
+    apps = {app["metadata"]["name"]: app for app in generated("reference")}
+    weights = {
+        "group": "networking.istio.io",
+        "kind": "VirtualService",
+        "name": "trading-engine",
+        "jqPathExpressions": [".spec.http[].route[].weight"],
+    }
+    for env in ("dev", "staging"):
+        app = apps[f"trading-engine-{env}"]
+        assert app["spec"]["ignoreDifferences"] == [weights]
+        assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert validate_custom(app) == []
+    for name, app in apps.items():
+        if not name.startswith("trading-engine-"):
+            kinds = [entry["kind"] for entry in app["spec"].get("ignoreDifferences", [])]
+            assert "VirtualService" not in kinds, name
+    # the ALB canary: Argo Rollouts only adds annotations to the Ingress, which a diff ignores
+    assert [e["kind"] for e in apps["payments-api-dev"]["spec"]["ignoreDifferences"]] == ["Rollout"]
 
 
 def test_payments_api_replicas_are_ignored_everywhere() -> None:
@@ -180,6 +232,7 @@ def test_params_file_is_not_a_kustomize_input(spec_name: str) -> None:
             overlay = f"apps/{service.name}/overlays/{placement.env}"
             assert PARAMS_FILE not in tree[f"{overlay}/kustomization.yaml"]
             params = load(tree[f"{overlay}/{PARAMS_FILE}"])
+            assert sorted(params) == ["ignoreDifferences", "namespace"]
             assert params["namespace"] == service.namespace
 
 
@@ -195,7 +248,9 @@ def project(spec_name: str, env: str) -> dict[str, Any]:
 def test_one_project_per_environment(spec_name: str) -> None:
     model = model_of(spec_name)
     paths = sorted(p for p in tree_of(spec_name) if p.startswith("argocd/projects/"))
-    assert paths == sorted(f"argocd/projects/{env.name}.yaml" for env in model.environments)
+    # and the Kyverno guard's own project (tests/test_policies.py)
+    expected = [f"argocd/projects/{env.name}.yaml" for env in model.environments]
+    assert paths == sorted([*expected, "argocd/projects/platform-policies.yaml"])
 
 
 def test_project_destinations_are_exactly_the_applications(spec_name: str) -> None:

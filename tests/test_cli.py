@@ -256,7 +256,8 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_noticed(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With every stat trusted (no racy window), the ctime still gives the edit away."""
-    monkeypatch.setattr(buildcache, "RACY_NS", 0)
+    monkeypatch.setattr(buildcache, "FINE_RACY_NS", -(10**12))
+    monkeypatch.setattr(buildcache, "COARSE_RACY_NS", -(10**12))
     config, out = spec(tmp_path), tmp_path / "out"
     build(capsys, config, out)
     assert gitopsgen(capsys, "build", "-c", config, "-o", out)[0] == 0

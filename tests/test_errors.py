@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from generator import checks
 from generator.cli import main
 from generator.errors import InputError
 from generator.load import load_text
+from generator.model import Service
+from generator.render import render_tree
+from generator.resolve import resolve
 
 # A small valid services file; each case edits one spot of it. Line numbers matter.
 BASE = """\
@@ -51,7 +55,7 @@ GCP = (
     'registry_repository = "apps"\n'
     'workload_identity_provider = "projects/123/locations/global/workloadIdentityPools/gh-pool'
     '/providers/gh-provider"\n'
-    'service_account = "ci@my-project.iam.gserviceaccount.com"\n'
+    'service_account = "ci-bot@my-project.iam.gserviceaccount.com"\n'
 )
 
 SERVICE = 'repo = "acme/hello"'  # line 27: a service-level key goes on line 28
@@ -86,6 +90,23 @@ workload_identity_provider = "github-pool/github-provider"
 service_account = "ci-at-my-project"
 """
 
+
+def another_service(name: str, body: str = 'team = "web"') -> tuple[str, str]:
+    """An edit (old, new) adding a service on line 25, before hello."""
+    return "[services.hello]\nteam", f"[services.{name}]\n{body}\n[services.hello]\nteam"
+
+
+def gcp_with(line: str) -> tuple[str, str]:
+    """An edit turning BASE into the GCP file with one more cloud key (on line 11)."""
+    return 'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n', GCP + line + "\n"
+
+
+# Service names at the edge of what the names derived from them allow.
+ROLE_EDGE = "r" * 54  # github-ci-<54> is 64 characters: IAM's limit
+ROUTED_EDGE = "s" * 56  # <56>-stable and <56>-canary are 63 characters: a DNS label's limit
+ALB_EDGE = "b" * 55  # alb.ingress.kubernetes.io/actions.<55>: 63 characters after the '/'
+ISTIO = 'canary = { traffic = "istio", steps = [{ weight = 10 }] }'
+ALB = 'canary = { traffic = "alb", steps = [{ weight = 10 }] }'
 
 # (id, old, new, expected lines without the "s.toml:" prefix)
 CASES: list[tuple[str, str, str, list[str]]] = [
@@ -220,10 +241,10 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "canary-host",
         SERVICE,
-        SERVICE + '\ncanary = { traffic = "istio", host = "https://api.example.com",'
+        SERVICE + '\ncanary = { traffic = "alb", host = "https://api.example.com",'
         " steps = [{ weight = 10 }] }",
         [
-            "28:31: services.hello.canary.host: 'https://api.example.com' is not a host name"
+            "28:29: services.hello.canary.host: 'https://api.example.com' is not a host name"
             " (lowercase DNS labels joined by '.', optionally starting with '*.')"
         ],
     ),
@@ -243,6 +264,33 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         [
             f"24:8: teams.{'t' * 64}: team name '{'t' * 64}' is not a DNS-1123 label:"
             " it has 64 characters, at most 63 are allowed"
+        ],
+    ),
+    (
+        "team-named-platform",
+        'owners = ["@acme/web"]',
+        'owners = ["@acme/web"]\n[teams.platform]\nowners = ["@acme/platform"]',
+        [
+            "24:8: teams.platform: team name 'platform' is reserved: it is the platform"
+            " owners' role in every Argo CD project and in sync_roles"
+        ],
+    ),
+    (
+        "environment-named-like-the-guard-project",
+        DEV,
+        DEV + "\n[environments.platform-policies]\ncluster = 'https://p.example.com'",
+        [
+            "16:15: environments.platform-policies: environment name 'platform-policies' is"
+            " reserved: it is the Argo CD project of the Kyverno guard's Applications"
+        ],
+    ),
+    (
+        "environment-named-like-argo-cd-default-project",
+        DEV,
+        DEV + "\n[environments.default]\ncluster = 'https://p.example.com'",
+        [
+            "16:15: environments.default: environment name 'default' is reserved: it is"
+            " Argo CD's built-in project, which argocd/root.yaml uses"
         ],
     ),
     (
@@ -396,6 +444,16 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             " letters, digits, '.', '_', '-' and '/')"
         ],
     ),
+    (
+        "image-name-too-long",
+        SERVICE,
+        SERVICE + f'\nimage = "team/{"i" * 206}"',
+        [
+            "28:1: services.hello.image: makes the image repository name"
+            f" '222222222222.dkr.ecr.eu-west-1.amazonaws.com/team/{'i' * 206}' 256 characters"
+            " long; image references allow 255"
+        ],
+    ),
     # --- hpa and pdb ---------------------------------------------------------------------------
     (
         "hpa-bounds",
@@ -509,6 +567,91 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             " 'PreferNoSchedule' or 'NoExecute', got 'NoExecut' (did you mean 'NoExecute'?)"
         ],
     ),
+    # --- names derived from a service name, and clashes between services ----------------
+    (
+        "iam-role-name-too-long",
+        *another_service("r" * 55, 'team = "web"\nrepo = "acme/r"'),
+        [
+            f"25:11: services.{'r' * 55}: service name '{'r' * 55}' makes the IAM role"
+            f" 'github-ci-{'r' * 55}' 65 characters long; IAM allows 64"
+        ],
+    ),
+    (
+        "routed-canary-service-names-too-long",
+        *another_service("s" * 57, f'team = "web"\n{ISTIO}'),
+        [
+            f"25:11: services.{'s' * 57}: service name '{'s' * 57}' makes the Services"
+            f" '{'s' * 57}-stable' and '{'s' * 57}-canary' 64 characters long; Kubernetes"
+            " allows 63"
+        ],
+    ),
+    (
+        "alb-action-annotation-too-long",
+        *another_service("b" * 56, f'team = "web"\n{ALB}'),
+        [
+            f"25:11: services.{'b' * 56}: service name '{'b' * 56}' makes the Ingress"
+            f" annotation 'alb.ingress.kubernetes.io/actions.{'b' * 56}' that Argo Rollouts"
+            " writes 64 characters long after the '/'; Kubernetes allows 63"
+        ],
+    ),
+    (
+        "service-collides-with-a-stable-service",
+        SERVICE + "\n\n[services.hello.envs.dev]\n" + TAG,
+        SERVICE
+        + f'\nnamespace = "shop"\n{ISTIO}\n\n[services.hello.envs.dev]\n'
+        + TAG
+        + '\n[services.hello-stable]\nteam = "web"\nnamespace = "shop"',
+        [
+            "33:11: services.hello-stable: its Service and the stable Service of service"
+            " 'hello' are both the Service 'hello-stable' in namespace 'shop': rename a"
+            " service or move one to another namespace"
+        ],
+    ),
+    (
+        "canary-service-collides-with-a-service",
+        *another_service(
+            "api-canary",
+            f'team = "web"\nnamespace = "shop"\n[services.api]\nteam = "web"\nnamespace = "shop"'
+            f"\n{ALB}",
+        ),
+        [
+            "28:11: services.api: its canary Service and the Service of service 'api-canary'"
+            " are both the Service 'api-canary' in namespace 'shop': rename a service or"
+            " move one to another namespace"
+        ],
+    ),
+    (
+        "application-names-collide",
+        TAG,
+        TAG + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
+        '\n[services.hello-eu]\nteam = "web"',
+        [
+            "33:11: services.hello-eu: its Argo CD Application for environment 'prod' and"
+            " that of service 'hello' for environment 'eu-prod' are both named"
+            " 'hello-eu-prod'; an ApplicationSet refuses duplicate names: rename a service"
+            " or an environment"
+        ],
+    ),
+    (
+        "application-takes-the-guard-application-name",
+        *another_service("policies"),
+        [
+            "25:11: services.policies: its Argo CD Application for environment 'dev' would be"
+            " named 'policies-dev', the name reserved for the Kyverno guard's Application of"
+            " environment 'dev': rename the service"
+        ],
+    ),
+    (
+        "application-takes-the-guard-application-name-of-another-environment",
+        TAG,
+        TAG + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
+        '\n[services.policies-eu]\nteam = "web"',
+        [
+            "33:11: services.policies-eu: its Argo CD Application for environment 'prod' would"
+            " be named 'policies-eu-prod', the name reserved for the Kyverno guard's Application"
+            " of environment 'eu-prod': rename the service"
+        ],
+    ),
     # --- variables ------------------------------------------------------------------------
     (
         "env-variable-name",
@@ -526,6 +669,42 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         [
             "31:12: services.hello.envs.dev.config.db-host: 'db-host' is not a valid"
             " variable name (letters, digits and '_', not starting with a digit)"
+        ],
+    ),
+    (
+        "env-variable-name-with-equals",
+        SERVICE,
+        SERVICE + '\nenv = { "A=B" = "x" }',
+        [
+            "28:9: services.hello.env.\"A=B\": 'A=B' is not a valid variable name (letters,"
+            " digits and '_', not starting with a digit)"
+        ],
+    ),
+    (
+        "env-variable-name-per-environment",
+        TAG,
+        TAG + '\nenv = { "my.var" = "x" }',
+        [
+            "31:9: services.hello.envs.dev.env.\"my.var\": 'my.var' is not a valid variable"
+            " name (letters, digits and '_', not starting with a digit)"
+        ],
+    ),
+    (
+        "config-key-with-equals",
+        SERVICE,
+        SERVICE + '\nconfig = { "LOG=LEVEL" = "debug" }',
+        [
+            "28:12: services.hello.config.\"LOG=LEVEL\": 'LOG=LEVEL' is not a valid variable"
+            " name (letters, digits and '_', not starting with a digit)"
+        ],
+    ),
+    (
+        "config-key-too-long-for-a-configmap",
+        TAG,
+        TAG + f'\nconfig = {{ {"K" * 254} = "x" }}',
+        [
+            f"31:12: services.hello.envs.dev.config.{'K' * 254}: '{'K' * 254}' is too long"
+            " for a ConfigMap key: it has 254 characters, at most 253 are allowed"
         ],
     ),
     # --- GitHub ---------------------------------------------------------------------------------
@@ -629,11 +808,77 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             " letters, digits and '-', starting with a letter)",
             "8:1: cloud.registry_repository: 'Apps' is not an Artifact Registry repository"
             " id (lowercase letters, digits and '-', starting with a letter)",
-            "9:1: cloud.workload_identity_provider: 'github-pool/github-provider' is not the"
-            " provider's full resource name: write 'projects/<project number>/locations/"
-            "global/workloadIdentityPools/<pool>/providers/<provider>'",
-            "10:1: cloud.service_account: 'ci-at-my-project' is not a service account email"
-            " (e.g. 'ci@my-project.iam.gserviceaccount.com')",
+            "9:1: cloud.workload_identity_provider: 'github-pool/github-provider' is not a"
+            " workload identity provider's full resource name: write 'projects/<project"
+            " number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>'",
+            "10:1: cloud.service_account: 'ci-at-my-project' is not a user-managed service"
+            " account email: write '<account id>@<project id>.iam.gserviceaccount.com'",
+        ],
+    ),
+    (
+        "gcp-service-account-id-too-short",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP.replace("ci-bot@", "ci@"),
+        [
+            "10:1: cloud.service_account: the account id 'ci' of service account"
+            " 'ci@my-project.iam.gserviceaccount.com' must be 6 to 30 lowercase letters,"
+            " digits and '-', starting with a letter and ending with a letter or digit"
+        ],
+    ),
+    (
+        "gcp-service-account-project",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP.replace("ci-bot@my-project", "ci-bot@proj"),
+        [
+            "10:1: cloud.service_account: the project 'proj' of service account"
+            " 'ci-bot@proj.iam.gserviceaccount.com' is not a GCP project id (6 to 30"
+            " lowercase letters, digits and '-', starting with a letter)"
+        ],
+    ),
+    (
+        "gcp-service-account-google-managed",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP.replace("ci-bot@my-project.iam", "123-compute@developer"),
+        [
+            "10:1: cloud.service_account: '123-compute@developer.gserviceaccount.com' is not a"
+            " user-managed service account email: write"
+            " '<account id>@<project id>.iam.gserviceaccount.com'"
+        ],
+    ),
+    (
+        "gcp-registry-not-artifact-registry",
+        *gcp_with('registry = "ghcr.io/acme"'),
+        [
+            "11:1: cloud.registry: 'ghcr.io/acme' is not an Artifact Registry Docker"
+            " repository: write '<location>-docker.pkg.dev/<project id>/<repository id>'"
+            " (e.g. 'europe-west1-docker.pkg.dev/my-project/apps')"
+        ],
+    ),
+    (
+        "gcp-registry-location",
+        *gcp_with('registry = "eu-docker.pkg.dev/my-project/apps"'),
+        [
+            "11:1: cloud.registry: the location 'eu' of 'eu-docker.pkg.dev/my-project/apps' is"
+            " not a GCP region such as 'europe-west1' or one of the multi-regions asia,"
+            " europe, us"
+        ],
+    ),
+    (
+        "gcp-registry-project",
+        *gcp_with('registry = "europe-docker.pkg.dev/proj/apps"'),
+        [
+            "11:1: cloud.registry: the project 'proj' of 'europe-docker.pkg.dev/proj/apps' is"
+            " not a GCP project id (6 to 30 lowercase letters, digits and '-', starting with"
+            " a letter)"
+        ],
+    ),
+    (
+        "gcp-registry-repository",
+        *gcp_with('registry = "europe-docker.pkg.dev/my-project/my_apps"'),
+        [
+            "11:1: cloud.registry: the repository 'my_apps' of"
+            " 'europe-docker.pkg.dev/my-project/my_apps' is not an Artifact Registry"
+            " repository id (lowercase letters, digits and '-', starting with a letter)"
         ],
     ),
     # --- time -------------------------------------------------------------------------------
@@ -826,6 +1071,146 @@ CASES: list[tuple[str, str, str, list[str]]] = [
 )
 def test_rule(old: str, new: str, expected: list[str]) -> None:
     assert problems_of(edit(old, new)) == [f"s.toml:{line}" for line in expected]
+
+
+def test_the_configmap_name_limit_is_checked_even_where_no_label_reaches_it() -> None:
+    # A service name is a label (at most 63 characters), so `<name>-config-<hash>` always
+    # fits 253 today; the rule still holds should names ever be allowed to grow.
+    name = "c" * 236
+    assert list(checks.derived_name_problems(name, Service(team="web"), "gcp")) == [
+        f"service name '{name}' makes the generated ConfigMap '{name}-config-<hash>'"
+        " 254 characters long; Kubernetes allows 253"
+    ]
+    assert list(checks.derived_name_problems("c" * 235, Service(team="web"), "gcp")) == []
+
+
+# --- what passes the loader renders ------------------------------------------------------------
+
+TAGGED = '\nenvs.dev.tag = "1.0.0"'
+# (id, old, new, a path the tree must hold): valid files, many at the edge of a rule.
+VALID: list[tuple[str, str, str, str]] = [
+    ("base", TAG, TAG, "apps/hello/overlays/dev/kustomization.yaml"),
+    (
+        "gcp",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP,
+        "terraform/main.tf",
+    ),
+    (
+        "gcp-registry-in-another-project",
+        *gcp_with('registry = "europe-docker.pkg.dev/other-project/images"'),
+        "terraform/main.tf",
+    ),
+    (
+        "iam-role-at-the-limit",
+        *another_service(ROLE_EDGE, 'team = "web"\nrepo = "acme/r"' + TAGGED),
+        f"ci/{ROLE_EDGE}.yaml",
+    ),
+    (
+        "long-name-without-ci-has-no-role",
+        *another_service("n" * 63, 'team = "web"' + TAGGED),
+        f"apps/{'n' * 63}/overlays/dev/kustomization.yaml",
+    ),
+    (
+        "long-name-on-gcp-has-no-role",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP + f'[services.{"g" * 63}]\nteam = "web"\nrepo = "acme/g"' + TAGGED + "\n",
+        f"ci/{'g' * 63}.yaml",
+    ),
+    (
+        "routed-canary-at-the-limit",
+        *another_service(ROUTED_EDGE, f'team = "web"\n{ISTIO}' + TAGGED),
+        f"apps/{ROUTED_EDGE}/base/service-{ROUTED_EDGE}-stable.yaml",
+    ),
+    (
+        "alb-canary-at-the-limit",
+        *another_service(
+            ALB_EDGE, f'team = "web"\n{ALB[:-2]}, host = "api.example.com" }}' + TAGGED
+        ),
+        f"apps/{ALB_EDGE}/base/ingress.yaml",
+    ),
+    (
+        "same-object-names-in-other-namespaces",
+        *another_service("hello-stable", 'team = "web"' + TAGGED),
+        "apps/hello-stable/base/service.yaml",
+    ),
+    (
+        "canary-and-plain-service-in-one-namespace",
+        SERVICE,
+        SERVICE + f'\nnamespace = "shop"\n{ALB}\n[services.shop]\nteam = "web"\nnamespace = "shop"',
+        "apps/hello/base/service-hello-canary.yaml",
+    ),
+    (
+        "image-name-at-the-limit",
+        SERVICE,
+        SERVICE + f'\nimage = "team/{"i" * 205}"',
+        "apps/hello/base/deployment.yaml",
+    ),
+    (
+        "configmap-key-at-the-limit",
+        TAG,
+        TAG + f'\nconfig = {{ {"K" * 253} = "x" }}',
+        "apps/hello/overlays/dev/kustomization.yaml",
+    ),
+    (
+        "names-that-only-resemble-the-guard-names",
+        TAG,
+        TAG + '\n[environments.policies]\ncluster = "https://p.example.com"'
+        '\n[services.platform-policies]\nteam = "web"\nenvs.policies.tag = "1.0.0"'
+        '\n[services.policy]\nteam = "web"' + TAGGED,
+        "argocd/policies/policies-policies.yaml",
+    ),
+    (
+        "istio-canary-with-an-ignored-host",
+        SERVICE,
+        SERVICE + '\ncanary = { traffic = "istio", host = "api.example.com",'
+        " steps = [{ weight = 10 }] }",
+        "apps/hello/base/virtualservice.yaml",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "holds"),
+    [pytest.param(old, new, holds, id=name) for name, old, new, holds in VALID],
+)
+def test_a_valid_file_renders(old: str, new: str, holds: str) -> None:
+    tree = render_tree(resolve(load_text(edit(old, new), "s.toml").spec))
+    assert holds in tree
+
+
+# (id, old, new, expected warnings without the "s.toml:" prefix)
+WARNING_CASES: list[tuple[str, str, str, list[str]]] = [
+    (
+        "canary-host-with-istio",
+        SERVICE,
+        SERVICE + '\ncanary = { traffic = "istio", host = "api.example.com",'
+        " steps = [{ weight = 10 }] }",
+        ["28:31: services.hello.canary.host: is ignored: it is only used with traffic = 'alb'"],
+    ),
+    (
+        "canary-host-with-replicas",
+        SERVICE,
+        SERVICE + '\ncanary = { host = "api.example.com", steps = [{ weight = 10 }] }',
+        ["28:12: services.hello.canary.host: is ignored: it is only used with traffic = 'alb'"],
+    ),
+    (
+        "canary-host-with-alb",
+        SERVICE,
+        SERVICE + '\ncanary = { traffic = "alb", host = "api.example.com",'
+        " steps = [{ weight = 10 }] }",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [pytest.param(old, new, expected, id=name) for name, old, new, expected in WARNING_CASES],
+)
+def test_warning(old: str, new: str, expected: list[str]) -> None:
+    warnings = load_text(edit(old, new), "s.toml").warnings
+    assert [str(w) for w in warnings] == [f"s.toml:{line}" for line in expected]
 
 
 def test_empty_environments() -> None:

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
+from generator import checks
 from generator.errors import InputError, KeyPath, Problem
-from generator.load import load_file, load_text
+from generator.load import Loaded, load_file, load_text
 from generator.locate import Locator
+from generator.render import render_tree
+from generator.resolve import resolve
 
 SPECS = Path(__file__).parent / "data" / "specs"
+SPEC_FILES = sorted(SPECS.glob("*.toml"))
 
 
 def where(text: str, *path: str | int) -> tuple[int, int]:
@@ -226,10 +231,47 @@ def _inline(value: object) -> str:
     return json.dumps(value)
 
 
-def test_any_wrong_value_anywhere_is_a_located_problem_never_a_crash() -> None:
-    # Replace each value of the reference file in turn by a value of another shape: the loader
-    # either accepts it or reports located problems; nothing else may escape.
-    data = tomllib.loads((SPECS / "reference.toml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("path", SPEC_FILES, ids=[path.stem for path in SPEC_FILES])
+def test_every_fixture_spec_loads_resolves_and_renders(path: Path) -> None:
+    loaded = load_file(path)
+    assert loaded.warnings == ()
+    tree = render_tree(resolve(loaded.spec))
+    assert all(f"apps/{name}/base/kustomization.yaml" in tree for name in loaded.spec.services)
+
+
+def _rendered_objects(tree: dict[str, str], service: str) -> set[tuple[str, str]]:
+    """(kind, name) of every object in the service's base, and of its generated ConfigMaps."""
+    yaml = YAML(typ="safe")
+    found: set[tuple[str, str]] = set()
+    base = f"apps/{service}/base/"
+    for path, text in tree.items():
+        if path.startswith(base) and path.endswith(".yaml"):
+            doc = yaml.load(text)
+            if doc.get("kind") not in ("Kustomization", None) and "metadata" in doc:
+                found.add((doc["kind"], doc["metadata"]["name"]))
+        elif path.startswith(f"apps/{service}/overlays/") and path.endswith("kustomization.yaml"):
+            found |= {("ConfigMap", g["name"]) for g in yaml.load(text)["configMapGenerator"]}
+    return found
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=[path.stem for path in SPEC_FILES])
+def test_the_collision_rule_knows_every_object_a_service_renders(path: Path) -> None:
+    spec = load_file(path).spec
+    tree = render_tree(resolve(spec))
+    for name, service in spec.services.items():
+        listed = {(o.kind, o.name) for o in checks.rendered_objects(name, service)}
+        rendered = _rendered_objects(tree, name)
+        if not service.envs:  # no overlay: no ConfigMap is generated
+            listed = {(kind, n) for kind, n in listed if kind != "ConfigMap"}
+        assert listed == rendered, name
+
+
+@pytest.mark.parametrize("spec", ["reference", "gcp", "canary-variants"])
+def test_any_wrong_value_anywhere_is_a_located_problem_never_a_crash(spec: str) -> None:
+    # Replace each value of a fixture file in turn by a value of another shape: the loader
+    # either accepts it or reports located problems; nothing else may escape. What it accepts
+    # renders without an exception (a renderer raising would be exit 3, not 2).
+    data = tomllib.loads((SPECS / f"{spec}.toml").read_text(encoding="utf-8"))
     substitutes: list[object] = ["x", -7, {"zz": 1}, [], True, [{"weight": 5}]]
     paths = _value_paths(data)
     rejected = 0
@@ -242,11 +284,71 @@ def test_any_wrong_value_anywhere_is_a_located_problem_never_a_crash() -> None:
         text = "\n".join(f"{json.dumps(k)} = {_inline(v)}" for k, v in changed.items())
         found: tuple[Problem | str, ...] = ()
         try:
-            load_text(text, "s.toml")
+            loaded = load_text(text, "s.toml")
         except InputError as error:
             found = error.problems or ("no problem listed",)
+        else:
+            assert render_tree(resolve(loaded.spec)), path
         rejected += bool(found)
         for problem in found:
             assert isinstance(problem, Problem), (path, problem)
             assert problem.line >= 1, (path, problem)
     assert rejected > len(paths) * 3 // 4
+
+
+# Values of the right type, chosen to trip a serializer or a template: quotes, template
+# syntax, comment characters, line breaks, YAML 1.1 booleans, numbers at the edges.
+EDGY: dict[type, list[object]] = {
+    str: [
+        "x",
+        "",
+        "a b",
+        'quote " and \\ backslash',
+        "${x} %{y} {{ .z }}",
+        "# not a comment: [x]",
+        "line\nbreak",
+        "ünïcödé",
+        "1e3",
+        "yes",
+    ],
+    int: [0, 1, 65535, 2**31 - 1, -1],
+    float: [0.5, 1.0],
+}
+
+
+@pytest.mark.parametrize("spec", ["reference", "gcp"])
+def test_any_value_the_loader_accepts_renders(spec: str) -> None:
+    # Each scalar of a fixture file in turn becomes an awkward value of its own type, until
+    # the loader accepts one: then the whole tree must render (a renderer raising is exit 3).
+    data = tomllib.loads((SPECS / f"{spec}.toml").read_text(encoding="utf-8"))
+    leaves = [p for p in _value_paths(data) if not isinstance(_at(data, p), dict | list)]
+    rendered = 0
+    for number, path in enumerate(leaves):
+        loaded = _first_accepted(data, path, start=number)
+        if loaded is not None:
+            assert render_tree(resolve(loaded.spec)), path
+            rendered += 1
+    assert rendered > len(leaves) // 4  # the renderers really were exercised
+
+
+def _first_accepted(data: dict[str, Any], path: KeyPath, *, start: int) -> Loaded | None:
+    """The first awkward value at `path` (rotating from `start`) that the loader accepts."""
+    value = _at(data, path)
+    choices = [not value] if isinstance(value, bool) else EDGY[type(value)]
+    for offset in range(len(choices)):
+        changed = copy.deepcopy(data)
+        _at(changed, path[:-1])[path[-1]] = choices[(start + offset) % len(choices)]
+        text = "\n".join(f"{json.dumps(k)} = {_inline(v)}" for k, v in changed.items())
+        try:
+            return load_text(text, "s.toml")
+        except InputError as error:
+            problems = error.problems
+        assert problems, path
+        assert all(isinstance(p, Problem) and p.line >= 1 for p in problems), path
+    return None
+
+
+def _at(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data

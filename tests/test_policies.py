@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,10 @@ import attrs
 import pytest
 from ruamel.yaml import YAML
 
-from generator import validate
-from generator.render import policies
+from generator import cli, naming, validate
+from generator.render import argocd, policies, render_tree
 from generator.render.policies import POLICY_PATH
-from tests.conftest import model_of, tree_of
+from tests.conftest import SPECS, model_of, tree_of
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Rollout"}
 
@@ -105,3 +106,233 @@ def test_every_deployed_workload_passes_the_policy(spec_name: str, tmp_path: Pat
                 assert doc["metadata"]["labels"].items() >= label.items()
     expected = {s.workload_kind for s in model.services if s.placements}
     assert kinds_seen == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery: Argo CD deploys the guard to every environment's cluster (CI never runs kubectl)
+
+POLICY_PROJECT_PATH = "argocd/projects/platform-policies.yaml"
+
+
+def load(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def guard_apps(tree: dict[str, str]) -> list[dict[str, Any]]:
+    return [load(text) for path, text in tree.items() if path.startswith("argocd/policies/")]
+
+
+def objects_read_by(app: dict[str, Any], tree: dict[str, str]) -> list[dict[str, Any]]:
+    """What Argo CD deploys for a directory source with one `include`: that file of `path`."""
+    source = app["spec"]["source"]
+    assert set(source["directory"]) == {"include"}
+    assert not any(ch in source["directory"]["include"] for ch in "*?[{")
+    path = f"{source['path']}/{source['directory']['include']}"
+    return [doc for doc in YAML(typ="safe", pure=True).load_all(tree[path]) if doc]
+
+
+def test_one_guard_application_per_environment_cluster(spec_name: str) -> None:
+    model = model_of(spec_name)
+    tree = tree_of(spec_name)
+    apps = {app["metadata"]["name"]: app for app in guard_apps(tree)}
+    names = [naming.policy_application_name_of(env.name) for env in model.environments]
+    assert sorted(apps) == sorted(names)
+    for env in model.environments:
+        app = apps[naming.policy_application_name_of(env.name)]
+        assert app["kind"] == "Application"
+        assert app["metadata"]["namespace"] == "argocd"
+        assert app["spec"]["project"] == "platform-policies"
+        assert app["spec"]["source"] == {
+            "repoURL": f"https://github.com/{model.spec.gitops.repo}.git",
+            "targetRevision": model.spec.gitops.branch,
+            "path": "policies",
+            "directory": {"include": "require-argocd-managed-by.yaml"},
+        }
+        assert app["spec"]["destination"] == {"server": env.cluster, "namespace": "kyverno"}
+        assert app["spec"]["info"] == [{"name": "Environments", "value": env.name}]
+        # self-healing everywhere, prod included: no sync window applies to this project
+        sync = app["spec"]["syncPolicy"]
+        assert sync["automated"] == {"prune": True, "selfHeal": True}
+        assert sync["syncOptions"] == ["ServerSideApply=true"]
+        assert sync["retry"]["limit"] == env.retry.limit
+        annotations = app["metadata"]["annotations"]
+        assert annotations["argocd.argoproj.io/compare-options"] == (
+            "ServerSideDiff=true,IncludeMutationWebhook=true"
+        )
+        # deleting the Application must not delete the guard
+        assert "finalizers" not in app["metadata"]
+        assert validate.validate_custom(app) == []
+        assert objects_read_by(app, tree) == [policy(spec_name)]
+
+
+def test_reference_guard_reaches_prod_automatically() -> None:
+    prod = load(tree_of("reference")["argocd/policies/policies-prod.yaml"])
+    assert prod["spec"]["destination"]["server"] == "https://prod-eks.me-south-1.eks.amazonaws.com"
+    assert prod["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    project = load(tree_of("reference")[POLICY_PROJECT_PATH])
+    assert "syncWindows" not in project["spec"]
+
+
+def permitted(project: dict[str, Any], app: dict[str, Any], objects: list[dict[str, Any]]) -> bool:
+    """Argo CD's checks (AppProject.IsSourcePermitted, IsDestinationPermitted,
+    IsGroupKindPermitted, the cluster whitelist's `name`), for exact entries without globs."""
+    spec = project["spec"]
+    destination = app["spec"]["destination"]
+    if app["spec"]["source"]["repoURL"] not in spec["sourceRepos"]:
+        return False
+    if {"server": destination["server"], "namespace": destination["namespace"]} not in spec[
+        "destinations"
+    ]:
+        return False
+    for obj in objects:
+        group = obj["apiVersion"].rpartition("/")[0]
+        if "namespace" in obj["metadata"]:
+            whitelist = spec.get("namespaceResourceWhitelist")
+            if whitelist is not None and not any(
+                (w["group"], w["kind"]) == (group, obj["kind"]) for w in whitelist
+            ):
+                return False
+        elif not any(
+            (w["group"], w["kind"], w.get("name", obj["metadata"]["name"]))
+            == (group, obj["kind"], obj["metadata"]["name"])
+            for w in spec["clusterResourceWhitelist"]
+        ):
+            return False
+    return True
+
+
+def test_guard_project_permits_exactly_what_its_applications_use(spec_name: str) -> None:
+    model = model_of(spec_name)
+    tree = tree_of(spec_name)
+    project = load(tree[POLICY_PROJECT_PATH])
+    assert validate.validate_custom(project) == []
+    assert project["metadata"] == {
+        "name": "platform-policies",
+        "namespace": "argocd",
+        "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
+        "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+    }
+    apps = guard_apps(tree)
+    spec = project["spec"]
+    assert spec["sourceRepos"] == sorted({a["spec"]["source"]["repoURL"] for a in apps})
+    used = sorted(
+        (a["spec"]["destination"]["server"], a["spec"]["destination"]["namespace"]) for a in apps
+    )
+    assert [(d["server"], d["namespace"]) for d in spec["destinations"]] == used
+    deployed = [obj for app in apps for obj in objects_read_by(app, tree)]
+    assert all("namespace" not in obj["metadata"] for obj in deployed)  # all cluster-scoped
+    kinds = {
+        (obj["apiVersion"].rpartition("/")[0], obj["kind"], obj["metadata"]["name"])
+        for obj in deployed
+    }
+    assert [(w["group"], w["kind"], w["name"]) for w in spec["clusterResourceWhitelist"]] == sorted(
+        kinds
+    )
+    assert spec["clusterResourceWhitelist"] == [
+        {"group": "kyverno.io", "kind": "ClusterPolicy", "name": "require-argocd-managed-by"}
+    ]
+    # empty, not absent: Argo CD permits every namespaced kind when the whitelist is absent
+    assert spec["namespaceResourceWhitelist"] == []
+    assert not any("*" in str(value) for d in spec["destinations"] for value in d.values())
+    for app in apps:
+        assert permitted(project, app, objects_read_by(app, tree))
+    # only the platform owners: no team role, no other action
+    (role,) = spec["roles"]
+    owners = sorted(h.removeprefix("@").replace("/", ":") for h in model.spec.platform.owners)
+    assert role["name"] == "platform"
+    assert role["groups"] == owners
+    assert role["policies"] == [
+        "p, proj:platform-policies:platform, applications, get, platform-policies/*, allow",
+        "p, proj:platform-policies:platform, applications, sync, platform-policies/*, allow",
+    ]
+
+
+def test_guard_project_refuses_what_it_does_not_use() -> None:
+    tree = tree_of("reference")
+    project = load(tree[POLICY_PROJECT_PATH])
+    (app, *_) = guard_apps(tree)
+    objects = objects_read_by(app, tree)
+    other_policy = {**objects[0], "metadata": {"name": "something-else"}}
+    namespaced = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "kyverno"},
+    }
+    elsewhere = {
+        **app,
+        "spec": {**app["spec"], "destination": {"server": "https://other", "namespace": "kyverno"}},
+    }
+    assert permitted(project, app, objects)
+    assert not permitted(project, app, [other_policy])
+    assert not permitted(project, app, [namespaced])
+    assert not permitted(project, elsewhere, objects)
+
+
+def test_environment_projects_stay_limited_to_the_services(spec_name: str) -> None:
+    tree = tree_of(spec_name)
+    for env in model_of(spec_name).environments:
+        spec = load(tree[f"argocd/projects/{env.name}.yaml"])["spec"]
+        assert {w["kind"] for w in spec["clusterResourceWhitelist"]} <= {"Namespace"}
+        assert all(d["namespace"] != "kyverno" for d in spec["destinations"])
+
+
+def test_the_root_app_deploys_the_guard_applications(spec_name: str) -> None:
+    tree = tree_of(spec_name)
+    root = load(tree["argocd/root.yaml"])["spec"]["source"]
+    assert (root["path"], root["directory"]) == ("argocd", {"recurse": True})
+    # the root reads every .yaml below argocd/: the project first (wave -1), then the guards
+    project = load(tree[POLICY_PROJECT_PATH])
+    assert project["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-1"
+    guards = [p for p in tree if p.startswith("argocd/policies/")]
+    assert guards
+    for path in guards:
+        assert path.endswith(".yaml")
+        assert "argocd.argoproj.io/sync-wave" not in load(tree[path])["metadata"]["annotations"]
+
+
+def test_environments_sharing_a_cluster_share_one_guard_application() -> None:
+    model = model_of("reference")
+    dev, staging, prod = model.environments
+    shared = attrs.evolve(
+        model, environments=(dev, attrs.evolve(staging, cluster=dev.cluster), prod)
+    )
+    tree = render_tree(shared)
+    apps = {app["metadata"]["name"]: app for app in guard_apps(tree)}
+    assert sorted(apps) == ["policies-dev", "policies-prod"]
+    assert apps["policies-dev"]["spec"]["info"] == [
+        {"name": "Environments", "value": "dev, staging"}
+    ]
+    project = load(tree[POLICY_PROJECT_PATH])
+    assert [d["server"] for d in project["spec"]["destinations"]] == sorted(
+        [dev.cluster, prod.cluster]
+    )
+
+
+def test_no_guard_applications_when_there_is_no_guard() -> None:
+    model = model_of("minimal")
+    idle = attrs.evolve(
+        model, services=tuple(attrs.evolve(s, placements=()) for s in model.services)
+    )
+    tree = render_tree(idle)
+    # an Application whose path does not exist would never become healthy
+    assert not any(p.startswith(("argocd/policies/", "policies/")) for p in tree)
+    assert POLICY_PROJECT_PATH not in tree
+
+
+def test_guard_names_that_would_collide_are_refused() -> None:
+    model = model_of("minimal")
+    (service,) = model.services
+    clash = attrs.evolve(model, services=(attrs.evolve(service, name="policies"),))
+    with pytest.raises(ValueError, match="policies-dev"):
+        argocd.render(clash)
+    (env,) = model.environments
+    named = attrs.evolve(model, environments=(attrs.evolve(env, name="platform-policies"),))
+    with pytest.raises(ValueError, match="platform-policies"):
+        argocd.render(named)
+
+
+def test_apps_lists_only_the_service_applications(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["apps", "-c", str(SPECS / "reference.toml"), "--json"]) == 0
+    apps = json.loads(capsys.readouterr().out)
+    assert not any(a["name"].startswith("policies-") for a in apps)
+    assert all(a["project"] != "platform-policies" for a in apps)

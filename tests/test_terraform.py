@@ -446,20 +446,20 @@ def test_gcp_condition_lists_every_owner_and_quotes_them() -> None:
 )
 def test_a_malformed_provider_name_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="workload identity provider"):
-        terraform.parse_workload_identity_provider(bad)
+        naming.parse_workload_identity_provider(bad)
 
 
 def test_provider_and_account_names_parse() -> None:
-    assert terraform.parse_workload_identity_provider(GCP_PROVIDER) == (
-        terraform.WorkloadIdentityProvider(
+    assert naming.parse_workload_identity_provider(GCP_PROVIDER) == (
+        naming.WorkloadIdentityProvider(
             project_number="123456789", pool_id="github-pool", provider_id="github-provider"
         )
     )
-    assert terraform.parse_service_account("ci-bot@my-project.iam.gserviceaccount.com") == (
-        terraform.ServiceAccount(account_id="ci-bot", project="my-project")
+    assert naming.parse_service_account("ci-bot@my-project.iam.gserviceaccount.com") == (
+        naming.ServiceAccount(account_id="ci-bot", project="my-project")
     )
     with pytest.raises(ValueError, match="service account"):
-        terraform.parse_service_account("123-compute@developer.gserviceaccount.com")
+        naming.parse_service_account("123-compute@developer.gserviceaccount.com")
 
 
 # --- the serializer --------------------------------------------------------------------------

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from generator import write
+from generator import buildcache, write
 from generator.write import Change, Conflict, OutputError
 
 SPECS = Path(__file__).parent / "data" / "specs"
@@ -337,3 +339,88 @@ def test_the_installed_script(tmp_path: Path) -> None:
     bad = run_script("nope", seed="0")
     assert bad.returncode == 2
     assert "invalid choice: 'nope'" in bad.stderr
+
+
+# --- the build cache's racy files --------------------------------------------------------------
+
+
+def test_an_edit_in_the_same_clock_tick_as_the_record_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit so quick that the file's stat still equals the one the record holds."""
+    monkeypatch.setenv("GITOPSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GITOPSGEN_NO_CACHE", raising=False)
+    out = tmp_path / "out"
+    started = time.time_ns()
+    plan = sync(TREE, out)
+    hashes = {**plan.hashes, write.MANIFEST: write.digest(plan.manifest)}
+    buildcache.save("key", out, hashes, ["w"], since=started)
+    assert buildcache.up_to_date("key", out) == ["w"]
+    target = out / "argocd" / "root.yaml"
+    target.write_text("kind: Applicatiom\n", encoding="utf-8")  # same size
+    # make the record hold the edited file's stat, as a coarse clock could have
+    (record_path,) = (tmp_path / "cache").glob("*.json")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    st = target.lstat()
+    record["files"]["argocd/root.yaml"][:4] = [
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    ]
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    assert buildcache.up_to_date("key", out) is None  # too fresh to trust: hashed, and differs
+    target.write_text("kind: Application\n", encoding="utf-8")
+    assert buildcache.up_to_date("key", out) is None  # the stat differs now
+    buildcache.save("key", out, hashes, ["w"], since=time.time_ns())
+    assert buildcache.up_to_date("key", out) == ["w"]
+    assert buildcache.up_to_date("other key", out) is None
+
+
+@pytest.mark.parametrize(
+    ("mtime", "made_at", "racy"),
+    [
+        (10_000_000_000 - 50_000_000, 10_000_000_000, True),  # 50 ms before: within a tick
+        (10_000_000_000 - 500_000_000, 10_000_000_000, False),
+        (9_000_000_000, 10_000_000_000, True),  # on a whole second: maybe a 1 s filesystem
+        (7_000_000_000, 10_000_000_000, False),
+        (11_000_000_001, 10_000_000_000, True),  # after the record: certainly
+    ],
+)
+def test_which_timestamps_are_racy(mtime: int, made_at: int, racy: bool) -> None:
+    assert buildcache._is_racy(mtime, mtime, made_at) is racy
+
+
+def test_a_large_tree(tmp_path: Path) -> None:
+    big = {f"apps/s{i % 40}/f{i}.yaml": f"n: {i}\n" for i in range(800)}
+    out = tmp_path / "out"
+    assert len(sync(big, out).changes) == len(big) + 1
+    assert files_under(out) == {
+        **{p: t.encode() for p, t in big.items()},
+        write.MANIFEST: write.manifest_bytes({p: write.digest(t.encode()) for p, t in big.items()}),
+    }
+    (out / "apps/s1/f1.yaml").write_text("n: edited\n", encoding="utf-8")
+    smaller = {p: t for p, t in big.items() if not p.startswith("apps/s2/")}
+    plan = sync({**smaller, "apps/s1/f1.yaml": "n: new\n", "apps/s3/f3.yaml": "n: 3!\n"}, out)
+    assert plan.conflicts == (Conflict(path="apps/s1/f1.yaml", reason=write.EDITED),)
+    assert [p for c, p in plan.changes if c is Change.UPDATE] == [
+        "apps/s3/f3.yaml",
+        write.MANIFEST,
+    ]
+    assert len([p for c, p in plan.changes if c is Change.DELETE]) == len(big) - len(smaller)
+    assert not (out / "apps" / "s2").exists()
+
+
+def test_a_file_changed_during_the_run_is_never_vouched_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITOPSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GITOPSGEN_NO_CACHE", raising=False)
+    out = tmp_path / "out"
+    started = time.time_ns()
+    plan = sync(TREE, out)
+    hashes = {**plan.hashes, write.MANIFEST: write.digest(plan.manifest)}
+    (out / "argocd" / "root.yaml").write_text("kind: Applicatiom\n", encoding="utf-8")
+    buildcache.save("key", out, hashes, [], since=started)  # e.g. an editor saved mid-build
+    assert not list((tmp_path / "cache").glob("*.json"))
+    assert buildcache.up_to_date("key", out) is None

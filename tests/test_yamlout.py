@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import math
 import re
+import traceback
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from ruamel.yaml import YAML
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from generator import yamlout
+from generator import templating, yamlout
 
 TRICKY = [
     # booleans and nulls of YAML 1.1, 1.2 and go-yaml v2, in their case variants
@@ -252,3 +254,29 @@ def test_block_output_is_yamllint_clean(value: Any) -> None:
     document = f"---\nroot:\n  {yamlout.block(value, 2)}\n"
     problems = [str(p) for p in linter.run(document, YAMLLINT)]
     assert problems == []
+
+
+# --- the template environment the filters live in ----------------------------------------------
+
+
+def test_fast_render_equals_jinja_render() -> None:
+    context = {"s": {"name": "api"}, "labels": {"app.kubernetes.io/name": "api", "x": "on"}}
+    template, _ = templating.compiled("kustomize/serviceaccount.yaml")
+    assert templating.render("kustomize/serviceaccount.yaml", **context) == template.render(
+        **context
+    )
+
+
+def test_a_template_error_names_the_template_line() -> None:
+    with pytest.raises(jinja2.UndefinedError) as error:
+        templating.render("kustomize/serviceaccount.yaml")
+    frames = [f for f in traceback.extract_tb(error.value.__traceback__) if f.filename]
+    assert any(f.filename.endswith("kustomize/serviceaccount.yaml") for f in frames)
+
+
+def test_delimiters_leave_double_braces_alone() -> None:
+    env = templating.environment()
+    text = env.from_string("a: {= v | y =}\nb: '{{ .name }}'\n<# note #>c: ${{ x }}\n").render(
+        v="on"
+    )
+    assert text == "a: \"on\"\nb: '{{ .name }}'\nc: ${{ x }}\n"

@@ -1,8 +1,13 @@
-"""Argo CD: the ApplicationSet, one AppProject per environment, the app-of-apps root.
+"""Argo CD: the ApplicationSet, AppProjects, the Kyverno guard's Applications, the root app.
 
 Beside each overlay goes a small parameters file (PARAMS_FILE) that the ApplicationSet's git
-files generator reads: the service's namespace and workload. Kustomize never reads it (it is
-not listed in kustomization.yaml) and Argo CD's Kustomize source ignores it.
+files generator reads: the service's namespace and the Application's ignoreDifferences.
+Kustomize never reads it (it is not listed in kustomization.yaml) and Argo CD's Kustomize
+source ignores it.
+
+The guard (policies/) is deployed by plain Applications, one per environment cluster, in
+their own project (POLICY_PROJECT): the environment projects stay limited to what the
+services' Applications use, and `gitopsgen apps` lists the ApplicationSet's Applications only.
 """
 
 from __future__ import annotations
@@ -12,17 +17,29 @@ from typing import Any
 
 from attrs import frozen
 
+from generator import naming
+from generator.model import Canary
 from generator.naming import gitops_repo_url
+from generator.render import policies
 from generator.render.kustomize import WORKLOAD_API
+from generator.render.rollouts import traffic_routing
 from generator.resolve import Model, ResolvedEnv, ResolvedService
 from generator.templating import render as render_template
 
 APPLICATIONSET_NAME = "services"
 ROOT_NAME = "root"
 PARAMS_FILE = "argocd-app.json"
-PLATFORM_ROLE = "platform"
+PLATFORM_ROLE = naming.PLATFORM_ROLE_NAME
 APPLICATIONSET_PATH = "argocd/applicationset.yaml"
 ROOT_PATH = "argocd/root.yaml"
+# What Argo Rollouts modifies in a VirtualService it manages ("spec.http[].route[].weight").
+ISTIO_WEIGHTS = ".spec.http[].route[].weight"
+POLICY_PROJECT = naming.POLICY_PROJECT_NAME
+# Argo CD matches an Application's destination namespace against its project even when the
+# Application deploys only cluster-scoped objects, and an empty one matches no destination
+# (argo-cd#11510). The project forbids every namespaced kind, so nothing is deployed into it:
+# it is the namespace of the engine that enforces the guard, for the reader.
+POLICY_DESTINATION_NAMESPACE = "kyverno"
 
 
 @frozen(kw_only=True)
@@ -43,6 +60,15 @@ class PlannedApp:
         return (self.env.cluster, self.service.namespace)
 
 
+@frozen(kw_only=True)
+class PolicyApp:
+    """One Application deploying the Kyverno guard to one cluster."""
+
+    name: str
+    cluster: str
+    environments: tuple[ResolvedEnv, ...]  # those on this cluster, in promotion order
+
+
 def render(model: Model) -> dict[str, str]:
     files = {
         APPLICATIONSET_PATH: render_applicationset(model),
@@ -52,6 +78,11 @@ def render(model: Model) -> dict[str, str]:
         files[f"argocd/projects/{env.name}.yaml"] = render_project(model, env)
     for app in planned_apps(model):
         files[f"{app.path}/{PARAMS_FILE}"] = render_params(app.service, app.env)
+    guard_apps = policy_apps(model)
+    if guard_apps:
+        files[f"argocd/projects/{POLICY_PROJECT}.yaml"] = render_policy_project(model, guard_apps)
+    for guard in guard_apps:
+        files[f"argocd/policies/{guard.name}.yaml"] = render_policy_app(model, guard)
     return files
 
 
@@ -59,15 +90,14 @@ def overlay_path(service: str, env: str) -> str:
     return f"apps/{service}/overlays/{env}"
 
 
-def app_name(service: str, env: str) -> str:
-    return f"{service}-{env}"
-
-
 def planned_apps(model: Model) -> list[PlannedApp]:
     """Every (service, environment) with a tag, environments in promotion order."""
     return [
         PlannedApp(
-            name=app_name(service.name, env.name), project=env.name, service=service, env=env
+            name=naming.application_name_of(service.name, env.name),
+            project=env.name,
+            service=service,
+            env=env,
         )
         for env in model.environments
         for service in model.services
@@ -115,15 +145,55 @@ def render_applicationset(model: Model) -> str:
 
 def render_params(service: ResolvedService, env: ResolvedEnv) -> str:
     """The git files generator's parameters for one overlay, as deterministic JSON."""
-    placement = next(p for p in service.placements if p.env == env.name)
-    kind = service.workload_kind
-    group = WORKLOAD_API[kind].rpartition("/")[0]
     params = {
         "namespace": service.namespace,
-        "workload": {"group": group, "kind": kind, "name": service.name},
-        "hpa": placement.hpa is not None,
+        "ignoreDifferences": ignore_differences(service, env),
     }
     return json.dumps(params, indent=2, sort_keys=True) + "\n"
+
+
+def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[str, Any]]:
+    """The Application's `ignoreDifferences`: the fields another controller owns in the cluster.
+
+    RespectIgnoreDifferences=true (set for every Application) makes a sync keep these live
+    values too, so an automated sync or selfHeal never reverts them.
+    """
+    placement = next(p for p in service.placements if p.env == env.name)
+    ignored = []
+    if placement.hpa is not None:
+        ignored.append(hpa_replicas(service))
+    if service.canary is not None and service.canary.traffic == "istio":
+        ignored.append(istio_canary_weights(service, service.canary))
+    return ignored
+
+
+def hpa_replicas(service: ResolvedService) -> dict[str, Any]:
+    """The HPA sets the workload's replicas."""
+    kind = service.workload_kind
+    return {
+        "group": WORKLOAD_API[kind].rpartition("/")[0],
+        "kind": kind,
+        "name": service.name,
+        "jsonPointers": ["/spec/replicas"],
+    }
+
+
+def istio_canary_weights(service: ResolvedService, canary: Canary) -> dict[str, Any]:
+    """Argo Rollouts rewrites the route weights of the VirtualService it manages (100/0 in git).
+
+    Only the weights: the Rollouts docs' `/spec/http/0` would also hide every other change to
+    the route from the diff. The name is the one the Rollout itself references. Known Argo CD
+    limit (argo-cd#17694): with RespectIgnoreDifferences a sync keeps a custom resource's
+    array that holds an ignored field from the live object whole, so a change to `http` in git
+    shows as OutOfSync but is not applied; these routes depend on the service's name only.
+    """
+    routing = traffic_routing(service, canary)["istio"]["virtualService"]
+    return {
+        "group": "networking.istio.io",
+        "kind": "VirtualService",
+        "name": routing["name"],
+        "jqPathExpressions": [ISTIO_WEIGHTS],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,12 +237,12 @@ def team_roles(model: Model, env: ResolvedEnv) -> list[dict[str, Any]]:
     return roles
 
 
-def platform_role(model: Model, env: ResolvedEnv) -> dict[str, Any]:
+def platform_role(model: Model, project: str) -> dict[str, Any]:
     return {
         "name": PLATFORM_ROLE,
         "description": "The platform owners: get and sync every Application of the project",
         "groups": sso_groups(model.spec.platform.owners),
-        "policies": [policy(env.name, PLATFORM_ROLE, a, "*") for a in ("get", "sync")],
+        "policies": [policy(project, PLATFORM_ROLE, a, "*") for a in ("get", "sync")],
     }
 
 
@@ -180,7 +250,7 @@ def project_roles(model: Model, env: ResolvedEnv) -> list[dict[str, Any]]:
     teams = team_roles(model, env)
     if any(role["name"] == PLATFORM_ROLE for role in teams):
         raise ValueError(f"a team may not be named {PLATFORM_ROLE!r}: that is the platform role")
-    return [*teams, platform_role(model, env)]
+    return [*teams, platform_role(model, env.name)]
 
 
 def destinations(model: Model, env: ResolvedEnv) -> list[dict[str, str]]:
@@ -235,4 +305,82 @@ def render_root(model: Model) -> str:
         name=ROOT_NAME,
         repo_url=gitops_repo_url(model),
         branch=model.spec.gitops.branch,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The Kyverno guard (policies/), deployed by Argo CD to every environment's cluster
+
+
+def policy_apps(model: Model) -> list[PolicyApp]:
+    """One Application per cluster, named after the first environment (in promotion order) on
+    it: environments may share a cluster, and two Applications owning the same ClusterPolicy
+    would fight over it. None when there is no guard to deploy."""
+    if not policies.is_rendered(model):
+        return []
+    # The loader refuses both clashes below (checks.py); they hold for any Model all the same.
+    if any(env.name == POLICY_PROJECT for env in model.environments):
+        raise ValueError(
+            f"an environment may not be named {POLICY_PROJECT!r}: that is the guard's project"
+        )
+    by_cluster: dict[str, list[ResolvedEnv]] = {}
+    for env in model.environments:
+        by_cluster.setdefault(env.cluster, []).append(env)
+    guards = [
+        PolicyApp(
+            name=naming.policy_application_name_of(envs[0].name),
+            cluster=cluster,
+            environments=tuple(envs),
+        )
+        for cluster, envs in by_cluster.items()
+    ]
+    taken = {app.name for app in planned_apps(model)} & {guard.name for guard in guards}
+    if taken:
+        # Both would be Applications of that name in the argocd namespace.
+        raise ValueError(
+            f"service Applications {', '.join(sorted(taken))} would take the name of a "
+            f"policy Application ({naming.policy_application_name_of('<environment>')})"
+        )
+    return guards
+
+
+def render_policy_app(model: Model, guard: PolicyApp) -> str:
+    first = guard.environments[0]
+    return render_template(
+        "argocd/policy-application.yaml",
+        name=guard.name,
+        project=POLICY_PROJECT,
+        info=[{"name": "Environments", "value": ", ".join(e.name for e in guard.environments)}],
+        repo_url=gitops_repo_url(model),
+        branch=model.spec.gitops.branch,
+        path=policies.POLICY_DIR,
+        # Exactly the rendered guard, not whatever else is placed in policies/ by hand.
+        include=policies.POLICY_FILE,
+        cluster=guard.cluster,
+        namespace=POLICY_DESTINATION_NAMESPACE,
+        retry=environment_element(first)["retry"],
+    )
+
+
+def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
+    return render_template(
+        "argocd/policy-project.yaml",
+        name=POLICY_PROJECT,
+        description=(
+            "The Kyverno guard: one Application per environment cluster, synced automatically; "
+            "only the platform owners may sync"
+        ),
+        repo_url=gitops_repo_url(model),
+        destinations=[
+            {"server": cluster, "namespace": POLICY_DESTINATION_NAMESPACE}
+            for cluster in sorted({guard.cluster for guard in guards})
+        ],
+        cluster_resources=[
+            {
+                "group": policies.POLICY_GROUP,
+                "kind": policies.POLICY_KIND,
+                "name": policies.POLICY_NAME,
+            }
+        ],
+        roles=[platform_role(model, POLICY_PROJECT)],
     )

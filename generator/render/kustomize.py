@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator import naming
 from generator.render import rollouts
 from generator.resolve import Model, Placement, ResolvedResources, ResolvedService
 from generator.templating import render as render_template
@@ -19,11 +20,6 @@ def render(model: Model) -> dict[str, str]:
         for placement in service.placements:
             files.update(render_overlay(service, placement))
     return files
-
-
-def config_name(service: ResolvedService) -> str:
-    """The ConfigMap the overlay generates; Kustomize appends a content hash to it."""
-    return f"{service.name}-config"
 
 
 def service_labels(service: ResolvedService) -> dict[str, str]:
@@ -59,7 +55,7 @@ def base_objects(service: ResolvedService) -> dict[str, str]:
     """The base's object files, file name -> text."""
     context = {
         "s": service,
-        "config_name": config_name(service),
+        "config_name": naming.config_map_name_of(service.name),
         "resources": resources_dict(service.resources),
         "workload_api": WORKLOAD_API[service.workload_kind],
         "name": service.name,
@@ -178,7 +174,7 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         "kustomize/overlay-kustomization.yaml",
         s=service,
         p=placement,
-        config_name=config_name(service),
+        config_name=naming.config_map_name_of(service.name),
         config_labels=service_labels(service),
         literals=[config_literal(k, v) for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],

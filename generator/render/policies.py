@@ -6,7 +6,11 @@ from generator.resolve import Model
 from generator.templating import render as render_template
 
 POLICY_NAME = "require-argocd-managed-by"
-POLICY_PATH = f"policies/{POLICY_NAME}.yaml"
+POLICY_DIR = "policies"
+POLICY_FILE = f"{POLICY_NAME}.yaml"
+POLICY_PATH = f"{POLICY_DIR}/{POLICY_FILE}"
+POLICY_GROUP = "kyverno.io"
+POLICY_KIND = "ClusterPolicy"
 LABEL_KEY = "app.kubernetes.io/managed-by"
 LABEL_VALUE = "argocd"
 # Group/version/kind, so that no other group's `Rollout` is matched by accident.
@@ -21,7 +25,7 @@ CONTROLLER_ACCOUNT = {"namespace": "argocd", "name": "argocd-application-control
 
 def render(model: Model) -> dict[str, str]:
     namespaces = managed_namespaces(model)
-    if not namespaces:
+    if not is_rendered(model):
         # An empty `namespaces` would match every namespace: no deployed service, no policy.
         return {}
     return {
@@ -45,6 +49,11 @@ def render(model: Model) -> dict[str, str]:
             label_value=LABEL_VALUE,
         )
     }
+
+
+def is_rendered(model: Model) -> bool:
+    """Whether the tree has a guard to deploy (Argo CD's policy Applications read it)."""
+    return bool(managed_namespaces(model))
 
 
 def managed_namespaces(model: Model) -> list[str]:

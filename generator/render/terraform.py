@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-
-from attrs import frozen
 
 from generator import hclout, naming
 from generator.resolve import Model, ResolvedService
@@ -32,38 +29,6 @@ ECR_PUSH_ACTIONS = (
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 )
-
-_WIF_PROVIDER = re.compile(
-    r"projects/(?P<number>[0-9]+)/locations/global/workloadIdentityPools/"
-    r"(?P<pool>[a-z0-9-]{4,32})/providers/(?P<provider>[a-z0-9-]{4,32})"
-)
-_SERVICE_ACCOUNT = re.compile(
-    r"(?P<id>[a-z][a-z0-9-]{4,28}[a-z0-9])@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])"
-    r"\.iam\.gserviceaccount\.com"
-)
-_ARTIFACT_REGISTRY = re.compile(
-    r"(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z0-9:.-]+)/(?P<repository>[a-z0-9._-]+)"
-)
-
-
-@frozen(kw_only=True)
-class WorkloadIdentityProvider:
-    project_number: str
-    pool_id: str
-    provider_id: str
-
-
-@frozen(kw_only=True)
-class ServiceAccount:
-    account_id: str
-    project: str
-
-
-@frozen(kw_only=True)
-class ArtifactRepository:
-    location: str
-    project: str
-    repository: str
 
 
 def render(model: Model) -> dict[str, str]:
@@ -126,35 +91,7 @@ def _aws_files(model: Model) -> dict[str, str]:
     }
 
 
-def parse_workload_identity_provider(name: str) -> WorkloadIdentityProvider:
-    """`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`."""
-    match = _WIF_PROVIDER.fullmatch(name)
-    if match is None:
-        raise ValueError(f"not a workload identity provider resource name: {name!r}")
-    return WorkloadIdentityProvider(
-        project_number=match["number"], pool_id=match["pool"], provider_id=match["provider"]
-    )
-
-
-def parse_service_account(email: str) -> ServiceAccount:
-    """`<account id>@<project>.iam.gserviceaccount.com`: a user-managed service account."""
-    match = _SERVICE_ACCOUNT.fullmatch(email)
-    if match is None:
-        raise ValueError(f"not a user-managed service account email: {email!r}")
-    return ServiceAccount(account_id=match["id"], project=match["project"])
-
-
-def parse_artifact_registry(registry: str) -> ArtifactRepository:
-    """`<location>-docker.pkg.dev/<project>/<repository>`: where the images are pushed."""
-    match = _ARTIFACT_REGISTRY.fullmatch(registry)
-    if match is None:
-        raise ValueError(f"not an Artifact Registry Docker repository: {registry!r}")
-    return ArtifactRepository(
-        location=match["location"], project=match["project"], repository=match["repository"]
-    )
-
-
-def principal_set(provider: WorkloadIdentityProvider, repository: str) -> str:
+def principal_set(provider: naming.WorkloadIdentityProvider, repository: str) -> str:
     """Every identity the pool maps from the GitHub repository `<owner>/<name>`."""
     return (
         f"principalSet://iam.googleapis.com/projects/{provider.project_number}"
@@ -186,9 +123,10 @@ def _gcp_files(model: Model) -> dict[str, str]:
     cloud = model.spec.cloud
     if cloud.workload_identity_provider is None or cloud.service_account is None:
         raise ValueError("gcp needs cloud.workload_identity_provider and cloud.service_account")
-    provider = parse_workload_identity_provider(cloud.workload_identity_provider)
-    account = parse_service_account(cloud.service_account)
-    registry = parse_artifact_registry(model.registry)
+    # The loader refuses what these parsers refuse (checks.py), so they do not raise here.
+    provider = naming.parse_workload_identity_provider(cloud.workload_identity_provider)
+    account = naming.parse_service_account(cloud.service_account)
+    registry = naming.parse_artifact_registry(model.registry)
     bindings = [
         {
             "service": service.name,
