@@ -31,3 +31,11 @@ def tree_of(name: str) -> dict[str, str]:
 def spec_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
+
+
+@pytest.fixture(autouse=True)
+def isolated_build_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds in tests keep their no-op cache in the test's temp area, not the user's home."""
+    monkeypatch.setenv("GITOPSGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "build-cache"))

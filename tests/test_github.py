@@ -14,6 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator import naming
+from generator.cli import main
 from generator.load import load_text
 from generator.render import render_tree
 from generator.render.github import (
@@ -246,6 +247,42 @@ def test_render_check_runs_check_validate_and_summarises_the_diff(spec_name: str
     summary = next(run for run in runs if "gitopsgen diff" in run)
     assert '>> "$GITHUB_STEP_SUMMARY"' in summary
     assert workflow["jobs"]["render-check"]["env"] == {"GITOPSGEN": model_of(spec_name).generator}
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("drift", [False, True])
+def test_render_check_summary_step_runs_for_real(tmp_path: Path, *, drift: bool) -> None:
+    """The summary is written whether or not the tree matches; only bad input fails the step."""
+    repo = tmp_path / "gitops"
+    repo.mkdir()
+    shutil.copy(SPECS / "minimal.toml", repo / "services.toml")
+    assert main(["build", "-c", str(repo / "services.toml"), "-o", str(repo)]) == 0
+    if drift:
+        (repo / "argocd" / "root.yaml").unlink()
+    script, env = script_of(tree_of("minimal")[RENDER_CHECK_PATH], "render-check", "gitopsgen diff")
+    summary = tmp_path / "summary.md"
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    env |= {"GITHUB_STEP_SUMMARY": str(summary), "RUNNER_TEMP": str(runner_temp)}
+    result = run_bash(script, repo, env)
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    if drift:
+        assert "The tree does not match services.toml" in text
+        assert "+++ b/argocd/root.yaml" in text
+    else:
+        assert text == "## Rendered diff\nThe tree matches services.toml.\n"
+
+
+def test_render_check_summary_step_fails_on_bad_input(tmp_path: Path) -> None:
+    repo = tmp_path / "gitops"
+    repo.mkdir()
+    (repo / "services.toml").write_text("[gitops\n", encoding="utf-8")
+    script, env = script_of(tree_of("minimal")[RENDER_CHECK_PATH], "render-check", "gitopsgen diff")
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    env |= {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "RUNNER_TEMP": str(runner_temp)}
+    assert run_bash(script, repo, env).returncode == 2
 
 
 def test_the_generator_pin_can_be_set_in_the_services_file() -> None:

@@ -98,7 +98,10 @@ def test_reference_alb_canary_strategy_exactly() -> None:
     analysis = {
         "analysis": {
             "templates": [{"templateName": "payments-api"}],
-            "args": [{"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}],
+            "args": [
+                {"name": "service-name", "value": "payments-api-canary"},
+                {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+            ],
         }
     }
     assert canary == {
@@ -237,7 +240,7 @@ def test_reference_analysis_template_exactly() -> None:
     assert template["apiVersion"] == ROLLOUT_API
     assert template["kind"] == "AnalysisTemplate"
     assert template["metadata"] == {"name": "payments-api"}
-    assert template["spec"]["args"] == [{"name": "canary-hash"}]
+    assert template["spec"]["args"] == [{"name": "service-name"}, {"name": "canary-hash"}]
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     assert list(metrics) == ["success-rate", "latency-p99-ms", "error-logs"]
     for metric in metrics.values():

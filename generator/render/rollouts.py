@@ -177,8 +177,13 @@ def canary_steps(service: ResolvedService, canary: Canary) -> list[dict[str, Any
 
 
 def analysis_args(canary: Canary) -> list[str]:
-    """The arguments the AnalysisTemplate declares (and the Rollout passes)."""
-    if canary.traffic == "istio":
+    """The arguments the AnalysisTemplate declares (and the Rollout passes).
+
+    Wherever a canary Service exists its name is passed (istio's metrics select by it; for
+    alb it is there for the team's own queries, since ALB metrics live in CloudWatch and the
+    app's own metrics are selected by the canary pods' template hash).
+    """
+    if canary.traffic in ("istio", "alb"):
         return [ARG_SERVICE, ARG_HASH]
     return [ARG_HASH]
 
