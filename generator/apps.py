@@ -24,10 +24,12 @@ from ruamel.yaml import YAML
 from generator import gotemplate
 from generator.naming import gitops_repo_url
 from generator.render import render_tree
-from generator.render.argocd import APPLICATIONSET_PATH
+from generator.render.argocd import APPLICATIONSET_PATH, PARAMS_FILE
 from generator.resolve import Model
 
 EXIT_OK, EXIT_INTERNAL = 0, 3
+# The overlays' parameter files, which the ApplicationSet's git files generator reads.
+PARAMETER_FILES = f"apps/*/overlays/*/{PARAMS_FILE}"
 SUPPORTED_OPTIONS = ["missingkey=error"]
 SUMMARY_FIELDS = (
     "name",

@@ -16,7 +16,9 @@ instead. Anything unexpected (no record, another key, a different stat, a corrup
 read-only cache directory) simply means "not known to be up to date": the caller renders as
 usual. The record never influences what is written, so the output stays deterministic.
 
-`GITOPSGEN_CACHE_DIR` moves the records; `GITOPSGEN_NO_CACHE=1` turns the fast path off.
+`GITOPSGEN_CACHE_DIR` moves the records; `GITOPSGEN_NO_CACHE=1` turns the fast path off. The
+same directory keeps the compiled templates (templating.compiled_templates), under this
+module's code_fingerprint.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -108,22 +110,41 @@ def _parents(paths: Iterable[str]) -> set[str]:
     return parents
 
 
-def save(key: str, out: Path, hashes: dict[str, str], warnings: list[str], *, since: int) -> None:
+def save(
+    key: str,
+    out: Path,
+    hashes: dict[str, str],
+    warnings: list[str],
+    *,
+    since: int,
+    written: Mapping[str, os.stat_result] | None = None,
+) -> None:
     """Remember that `out` holds exactly these files (path -> sha256), as they are now.
 
     `since` is when the run began (time.time_ns()): a file changed after that, by this run's
     own writes or by anyone else, has its bytes checked against its sha256 before its stat is
     recorded; the stat is taken first, so an edit after the check shows in the stat.
+
+    `written` holds the files this run has just written, with their stat taken through the
+    descriptor that wrote them (write.apply): their bytes are known to be the hashed ones, so
+    they are neither stat'ed again nor read back.
     """
     record_path = _record_path(out)
     if record_path is None:
         return
+    written = written or {}
     prefix = f"{out.resolve()}{os.sep}"  # plain strings: pathlib is slow for 10,000s of paths
     made_at = time.time_ns()  # before the stats: an edit after a stat is newer than this
     try:
-        stats = {path: os.lstat(prefix + path) for path in hashes}
-        fresh = [p for p, st in stats.items() if _is_racy(st.st_mtime_ns, st.st_ctime_ns, since)]
-        # changed during this run (by its own writes, or by anyone else): check the bytes
+        stats = {
+            path: written[path] if path in written else os.lstat(prefix + path) for path in hashes
+        }
+        fresh = [
+            path
+            for path, st in stats.items()
+            if path not in written and _is_racy(st.st_mtime_ns, st.st_ctime_ns, since)
+        ]
+        # changed during this run by anyone else: check the bytes
         if any(_sha256(prefix + path) != hashes[path] for path in fresh):
             forget(out)  # someone else changed a file during this run: vouch for nothing
             return

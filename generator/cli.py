@@ -7,7 +7,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -166,13 +166,20 @@ class _Sync:
             print(f"warning: {note}", file=sys.stderr)
         return plan
 
-    def remember(self, plan: write.Plan) -> None:
-        """After a run that leaves the output equal to the render: let the next one skip it."""
+    def remember(
+        self, plan: write.Plan, written: Mapping[str, os.stat_result] | None = None
+    ) -> None:
+        """After a run that leaves the output equal to the render: let the next one skip it.
+
+        `written`: what this run wrote, with its stat (write.apply), not to be read back.
+        """
         if plan.conflicts:
             buildcache.forget(self.out)
         else:
             hashes = {**plan.hashes, write.MANIFEST: write.digest(plan.manifest)}
-            buildcache.save(self.key, self.out, hashes, self.warnings, since=self.started)
+            buildcache.save(
+                self.key, self.out, hashes, self.warnings, since=self.started, written=written
+            )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -181,8 +188,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print("nothing to do: the tree is up to date")
         return EXIT_OK
     plan = sync.plan()
-    write.apply(plan, args.output)
-    sync.remember(plan)
+    written = write.apply(plan, args.output)
+    sync.remember(plan, written)
     for change, path in plan.changes:
         print(f"{change.value} {path}")
     for conflict in plan.conflicts:

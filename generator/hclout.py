@@ -19,6 +19,7 @@ from typing import Any
 from attrs import frozen
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPED = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # `${` and `%{` would start an interpolation or a directive inside an HCL string; doubling
 # the sigil (`$${`, `%%{`) is HCL's escape for the literal characters.
@@ -45,7 +46,7 @@ def literal(value: Any) -> str:
 
 def string(text: str) -> str:
     """A quoted HCL string that evaluates to exactly `text`, with no interpolation."""
-    escaped = "".join(_ESCAPES.get(char, char) for char in text)
+    escaped = _ESCAPED.sub(lambda m: _ESCAPES[m.group()], text)
     escaped = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", escaped)
     return '"' + _TEMPLATE_START.sub(r"\1\1", escaped) + '"'
 
@@ -112,6 +113,14 @@ def _assignment_chains(lines: list[_Line]) -> list[tuple[int, int]]:
     return chains
 
 
+# What the scanner stops at (everything in between is skipped in one step): in code, quotes,
+# brackets, comment starts and `=`; in a string, escapes, template sequences (escaped or not)
+# and the closing quote. Alternatives are tried in order at each position, as the scanner
+# would test them character by character.
+_CODE_TOKEN = re.compile(r'["{}\[\]()#=]|//')
+_STRING_TOKEN = re.compile(r'\\.|\$\$\{|%%\{|[$%]\{|"', re.DOTALL)
+
+
 def _scan(text: str) -> _Line:
     """Count brackets outside strings and find the first `=` of an assignment."""
     if text.startswith(("#", "//")) or not text:
@@ -123,39 +132,33 @@ def _scan(text: str) -> _Line:
     equals = -1
     after_equals = 0
     i = 0
-    while i < len(text):
-        char = text[i]
-        if contexts and contexts[-1] == "s":
-            if char == "\\":
-                i += 2
-                continue
-            if text.startswith(("$${", "%%{"), i):
-                i += 3
-                continue
-            if text.startswith(("${", "%{"), i):
+    while True:
+        in_string = bool(contexts) and contexts[-1] == "s"
+        match = (_STRING_TOKEN if in_string else _CODE_TOKEN).search(text, i)
+        if match is None:
+            break
+        token, i = match.group(), match.end()
+        if in_string:
+            if token in ("${", "%{"):
                 contexts.append("i")
                 brackets += 1
-                i += 2
-                continue
-            if char == '"':
+            elif token == '"':
                 contexts.pop()
-            i += 1
-            continue
-        if char == '"':
+            continue  # an escape, or an escaped template sequence: literal text
+        if token == '"':
             contexts.append("s")
-        elif char in "{[(":
+        elif token in "{[(":
             contexts.append("b")
             brackets += 1
-        elif char in "}])":
+        elif token in "}])":
             if contexts:
                 contexts.pop()
             brackets -= 1
-        elif char == "#" or text.startswith("//", i):
+        elif token in ("#", "//"):
             raise ValueError(f"trailing comments are not supported: {text!r}")
-        elif char == "=" and equals == -1 and _is_assignment(text, i):
-            equals = i
+        elif equals == -1 and _is_assignment(text, match.start()):
+            equals = match.start()
             after_equals = brackets
-        i += 1
     if equals > 0 and brackets - after_equals == 0:
         return _Line(
             text=text,

@@ -6,13 +6,15 @@ collection at column 6; `{{ ... }}` and `${{ ... }}` pass through untouched.
 
 from __future__ import annotations
 
+import os
+import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from generator import hclout, yamlout
+from generator import buildcache, hclout, yamlout
 
 
 def templates_dir() -> Path:
@@ -21,10 +23,51 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates on disk, as Python keeps __pycache__: compiling them all takes a
+    tenth of a second on every run. A file that cannot be read or written is compiled again."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            return
+
+
+def compiled_templates() -> jinja2.BytecodeCache | None:
+    """Where compiled templates are kept: in the build cache directory, under the fingerprint
+    of the generator (its code, templates, Jinja and Python), so that nothing compiled by
+    another version is ever used; older versions' are removed. None when caching is off."""
+    cache_dir = buildcache.cache_dir()
+    if cache_dir is None:
+        return None
+    parent = cache_dir / "templates"
+    directory = parent / buildcache.code_fingerprint()[:32]
+    if not directory.is_dir():
+        _remove_all_under(parent)
+    return _CompiledTemplates(str(directory))
+
+
+def _remove_all_under(directory: Path) -> None:
+    try:
+        for stale in directory.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
+    except OSError:  # absent or unreadable: nothing to tidy
+        return
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
+        bytecode_cache=compiled_templates(),
         undefined=jinja2.StrictUndefined,
         # templates never change during a run: no stat() of the file on every render
         auto_reload=False,

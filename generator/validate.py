@@ -18,7 +18,9 @@ import jsonschema
 import referencing
 from ruamel.yaml import YAML
 
+from generator import apps, gotemplate, naming
 from generator.errors import InputError
+from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
 
 # The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
@@ -370,6 +372,7 @@ def validate_tree(model: Model, out: Path) -> list[str]:
     """Every finding over the tree written at `out`, each `path: Kind/name: message`."""
     found = overlay_findings(model, out)
     found += manifest_findings(out)
+    found += application_findings(model, out)
     workflows = sorted(
         path.relative_to(out) for folder in WORKFLOW_DIRS for path in yaml_files(out / folder)
     )
@@ -426,6 +429,24 @@ def manifest_findings(out: Path) -> list[str]:
             objects = [doc for doc in docs if not is_kustomization(doc)]
             found += [f"{where}: {finding}" for finding in validate_objects(objects)]
     return found
+
+
+def application_findings(model: Model, out: Path) -> list[str]:
+    """The Applications the ApplicationSet on disk generates over the tree on disk, each
+    against the Application schema: a templated field can be wrong only once expanded."""
+    paths = [out / APPLICATIONSET_PATH, *sorted(out.glob(apps.PARAMETER_FILES))]
+    tree = {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.is_file()
+    }
+    try:
+        generated = apps.expand_tree(tree, naming.gitops_repo_url(model), model.spec.gitops.branch)
+    except (apps.ExpansionError, gotemplate.TemplateError) as exc:
+        return [f"{APPLICATIONSET_PATH}: does not expand: {exc}"]
+    return [
+        f"{APPLICATIONSET_PATH}: generated {finding}"
+        for app in generated
+        for finding in validate_custom(app)
+    ]
 
 
 def is_kustomization(doc: Any) -> bool:

@@ -105,6 +105,28 @@ def test_kustomize_failure_and_missing_overlay_are_findings(tree: Path) -> None:
     )
 
 
+def test_generated_applications_are_validated(tree: Path) -> None:
+    """A field that is only wrong once the ApplicationSet is expanded is still found."""
+    params = tree / "apps/orders-api/overlays/prod/argocd-app.json"
+    params.write_text(
+        '{"namespace": "orders", "ignoreDifferences": [{"kind": "Deployment", "pointers": []}]}',
+        encoding="utf-8",
+    )
+    assert validate.validate_tree(model_of("reference"), tree) == [
+        "argocd/applicationset.yaml: generated Application/orders-api-prod:"
+        " spec.ignoreDifferences[0]: Additional properties are not allowed"
+        " ('pointers' was unexpected)"
+    ]
+
+
+def test_an_applicationset_that_does_not_expand_is_a_finding(tree: Path) -> None:
+    edit(tree / "argocd/applicationset.yaml", "{{ .cluster }}", "{{ .clustr }}")
+    findings = validate.validate_tree(model_of("reference"), tree)
+    assert len(findings) == 1
+    assert findings[0].startswith("argocd/applicationset.yaml: does not expand: ")
+    assert "clustr" in findings[0]
+
+
 def test_bad_custom_resources_in_argocd_and_policies(tree: Path) -> None:
     (tree / "argocd").mkdir(exist_ok=True)
     (tree / "argocd/bad.yaml").write_text(

@@ -74,11 +74,11 @@ def render(model: Model) -> dict[str, str]:
         APPLICATIONSET_PATH: render_applicationset(model),
         ROOT_PATH: render_root(model),
     }
+    apps = planned_apps(model)
     for env in model.environments:
-        files[f"argocd/projects/{env.name}.yaml"] = render_project(model, env)
-    for app in planned_apps(model):
-        files[f"{app.path}/{PARAMS_FILE}"] = render_params(app.service, app.env)
-    guard_apps = policy_apps(model)
+        files[f"argocd/projects/{env.name}.yaml"] = render_project(model, env, apps)
+    files |= render_params_files(apps)
+    guard_apps = policy_apps(model, apps)
     if guard_apps:
         files[f"argocd/projects/{POLICY_PROJECT}.yaml"] = render_policy_project(model, guard_apps)
     for guard in guard_apps:
@@ -92,6 +92,7 @@ def overlay_path(service: str, env: str) -> str:
 
 def planned_apps(model: Model) -> list[PlannedApp]:
     """Every (service, environment) with a tag, environments in promotion order."""
+    placed = [(service, {p.env for p in service.placements}) for service in model.services]
     return [
         PlannedApp(
             name=naming.application_name_of(service.name, env.name),
@@ -100,13 +101,13 @@ def planned_apps(model: Model) -> list[PlannedApp]:
             env=env,
         )
         for env in model.environments
-        for service in model.services
-        if any(p.env == env.name for p in service.placements)
+        for service, envs in placed
+        if env.name in envs
     ]
 
 
-def apps_in(model: Model, env: ResolvedEnv) -> list[PlannedApp]:
-    return [app for app in planned_apps(model) if app.env.name == env.name]
+def apps_in(apps: list[PlannedApp], env: ResolvedEnv) -> list[PlannedApp]:
+    return [app for app in apps if app.env.name == env.name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,12 +144,30 @@ def render_applicationset(model: Model) -> str:
     )
 
 
-def render_params(service: ResolvedService, env: ResolvedEnv) -> str:
-    """The git files generator's parameters for one overlay, as deterministic JSON."""
-    params = {
+def render_params_files(apps: list[PlannedApp]) -> dict[str, str]:
+    """Every Application's parameters file. A service's environments mostly have equal
+    parameters: those are serialized once (indented JSON is slow to write)."""
+    files: dict[str, str] = {}
+    last: dict[str, tuple[dict[str, Any], str]] = {}  # service -> its latest params, as text
+    for app in apps:
+        params = params_of(app.service, app.env)
+        previous = last.get(app.service.name)
+        text = previous[1] if previous and previous[0] == params else params_text(params)
+        last[app.service.name] = (params, text)
+        files[f"{app.path}/{PARAMS_FILE}"] = text
+    return files
+
+
+def params_of(service: ResolvedService, env: ResolvedEnv) -> dict[str, Any]:
+    """The git files generator's parameters for one overlay."""
+    return {
         "namespace": service.namespace,
         "ignoreDifferences": ignore_differences(service, env),
     }
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Parameters as deterministic JSON."""
     return json.dumps(params, indent=2, sort_keys=True) + "\n"
 
 
@@ -220,11 +239,14 @@ def may_sync(env: ResolvedEnv, role: str) -> bool:
     return env.sync_roles is None or role in env.sync_roles
 
 
-def team_roles(model: Model, env: ResolvedEnv) -> list[dict[str, Any]]:
-    apps = apps_in(model, env)
+def team_roles(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> list[dict[str, Any]]:
+    """One role per team with Applications in the environment (`apps`: its Applications)."""
+    by_team: dict[str, list[str]] = {}
+    for app in apps:
+        by_team.setdefault(app.service.team, []).append(app.name)
     roles = []
-    for team in sorted({app.service.team for app in apps}):
-        owned = sorted(app.name for app in apps if app.service.team == team)
+    for team in sorted(by_team):
+        owned = sorted(by_team[team])
         actions = ["get", "sync"] if may_sync(env, team) else ["get"]
         roles.append(
             {
@@ -246,23 +268,23 @@ def platform_role(model: Model, project: str) -> dict[str, Any]:
     }
 
 
-def project_roles(model: Model, env: ResolvedEnv) -> list[dict[str, Any]]:
-    teams = team_roles(model, env)
+def project_roles(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> list[dict[str, Any]]:
+    teams = team_roles(model, env, apps)
     if any(role["name"] == PLATFORM_ROLE for role in teams):
         raise ValueError(f"a team may not be named {PLATFORM_ROLE!r}: that is the platform role")
     return [*teams, platform_role(model, env.name)]
 
 
-def destinations(model: Model, env: ResolvedEnv) -> list[dict[str, str]]:
-    pairs = sorted({app.destination for app in apps_in(model, env)})
+def destinations(apps: list[PlannedApp]) -> list[dict[str, str]]:
+    pairs = sorted({app.destination for app in apps})
     return [{"server": server, "namespace": namespace} for server, namespace in pairs]
 
 
-def cluster_resources(model: Model, env: ResolvedEnv) -> list[dict[str, str]]:
+def cluster_resources(env: ResolvedEnv, apps: list[PlannedApp]) -> list[dict[str, str]]:
     """Namespace, by name, only for the namespaces Argo CD creates (CreateNamespace=true)."""
     if not env.create_namespace:
         return []
-    namespaces = sorted({app.service.namespace for app in apps_in(model, env)})
+    namespaces = sorted({app.service.namespace for app in apps})
     return [{"group": "", "kind": "Namespace", "name": name} for name in namespaces]
 
 
@@ -281,16 +303,18 @@ def sync_windows(model: Model, env: ResolvedEnv) -> list[dict[str, Any]]:
     ]
 
 
-def render_project(model: Model, env: ResolvedEnv) -> str:
+def render_project(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> str:
+    """The environment's AppProject (`apps`: every planned Application)."""
     sync = "automatically" if env.auto_sync else "by hand"
+    apps = apps_in(apps, env)
     return render_template(
         "argocd/appproject.yaml",
         env=env,
         description=f"The {env.name} environment: services sync {sync}",
         repo_url=gitops_repo_url(model),
-        destinations=destinations(model, env),
-        cluster_resources=cluster_resources(model, env),
-        roles=project_roles(model, env),
+        destinations=destinations(apps),
+        cluster_resources=cluster_resources(env, apps),
+        roles=project_roles(model, env, apps),
         windows=sync_windows(model, env),
     )
 
@@ -312,10 +336,11 @@ def render_root(model: Model) -> str:
 # The Kyverno guard (policies/), deployed by Argo CD to every environment's cluster
 
 
-def policy_apps(model: Model) -> list[PolicyApp]:
+def policy_apps(model: Model, apps: list[PlannedApp]) -> list[PolicyApp]:
     """One Application per cluster, named after the first environment (in promotion order) on
     it: environments may share a cluster, and two Applications owning the same ClusterPolicy
-    would fight over it. None when there is no guard to deploy."""
+    would fight over it. None when there is no guard to deploy. `apps`: the services'
+    Applications (planned_apps), whose names the guard's must not take."""
     if not policies.is_rendered(model):
         return []
     # The loader refuses both clashes below (checks.py); they hold for any Model all the same.
@@ -334,7 +359,7 @@ def policy_apps(model: Model) -> list[PolicyApp]:
         )
         for cluster, envs in by_cluster.items()
     ]
-    taken = {app.name for app in planned_apps(model)} & {guard.name for guard in guards}
+    taken = {app.name for app in apps} & {guard.name for guard in guards}
     if taken:
         # Both would be Applications of that name in the argocd namespace.
         raise ValueError(
