@@ -237,7 +237,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     findings = validate.validate_tree(load_model(args.config), args.output)
     for finding in findings:
         print(finding)
-    return EXIT_FINDINGS if findings else EXIT_OK
+    if findings:
+        print(f"gitopsgen: {len(findings)} finding(s) in {args.output}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"{args.output}: no findings (Kustomize, schemas, workflow linters)")
+    return EXIT_OK
 
 
 def cmd_apps(args: argparse.Namespace) -> int:

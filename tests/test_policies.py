@@ -55,7 +55,12 @@ def test_policy_enforces_the_label_in_exactly_the_managed_namespaces(spec_name: 
                         "kind": "ServiceAccount",
                         "name": "argocd-application-controller",
                         "namespace": "argocd",
-                    }
+                    },
+                    {
+                        "kind": "ServiceAccount",
+                        "name": "argocd-manager",
+                        "namespace": "kube-system",
+                    },
                 ]
             }
         ]

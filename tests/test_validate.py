@@ -60,6 +60,9 @@ def test_reference_tree_is_clean(reference_tree: Path) -> None:
 def test_cli_validate_exit_codes(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(SPECS / "reference.toml")
     assert main(["validate", "-c", config, "-o", str(tree)]) == 0
+    assert (
+        capsys.readouterr().out == f"{tree}: no findings (Kustomize, schemas, workflow linters)\n"
+    )
     edit(
         tree / "apps/orders-api/base/serviceaccount.yaml",
         "automountServiceAccountToken",
@@ -67,7 +70,9 @@ def test_cli_validate_exit_codes(tree: Path, capsys: pytest.CaptureFixture[str])
     )
     capsys.readouterr()
     assert main(["validate", "-c", config, "-o", str(tree)]) == 1
-    assert "ServiceAccount/orders-api: (root): Additional properties" in capsys.readouterr().out
+    result = capsys.readouterr()
+    assert "ServiceAccount/orders-api: (root): Additional properties" in result.out
+    assert result.err == f"gitopsgen: 3 finding(s) in {tree}\n"  # the base, in 3 overlays
 
 
 def test_misspelled_deployment_field_is_located(tree: Path) -> None:

@@ -20,7 +20,12 @@ WORKLOAD_KINDS = (
     "apps/v1/DaemonSet",
     "argoproj.io/v1alpha1/Rollout",
 )
-CONTROLLER_ACCOUNT = {"namespace": "argocd", "name": "argocd-application-controller"}
+# Who Argo CD is on a cluster: its application controller where Argo CD runs, and on a
+# cluster it manages remotely the account `argocd cluster add` creates for it.
+ARGOCD_ACCOUNTS = (
+    {"namespace": "argocd", "name": "argocd-application-controller"},
+    {"namespace": "kube-system", "name": "argocd-manager"},
+)
 
 
 def render(model: Model) -> dict[str, str]:
@@ -35,12 +40,13 @@ def render(model: Model) -> dict[str, str]:
             description=(
                 f"In the namespaces that services.toml manages, every workload must carry the "
                 f"label {LABEL_KEY}: {LABEL_VALUE}, which the gitops repository's Kustomize "
-                f"bases set. Argo CD's application controller is exempt."
+                f"bases set. Argo CD itself (its application controller, and argocd-manager on the "
+                f"clusters it manages remotely) is exempt."
             ),
             rule="require-managed-by-argocd",
             kinds=list(WORKLOAD_KINDS),
             namespaces=namespaces,
-            controller=CONTROLLER_ACCOUNT,
+            accounts=ARGOCD_ACCOUNTS,
             message=(
                 f"Workloads in this namespace are deployed by Argo CD from the gitops "
                 f"repository and must carry the label {LABEL_KEY}: {LABEL_VALUE}."
