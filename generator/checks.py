@@ -205,6 +205,23 @@ def check_gitops(spec: Spec) -> Found:
             ("gitops", "generator"),
             f"{requirement!r} is not a pip requirement (e.g. 'gitopsgen[validate]==1.2.0')",
         )
+    yield from _found(("gitops", "generator"), expression_problem(requirement))
+
+
+def expression_problem(value: str) -> str | None:
+    """Values the workflows carry must stay data: GitHub evaluates `${{ }}` in any string."""
+    if "${{" in value:
+        return "must not contain '${{': GitHub Actions would evaluate it as an expression"
+    return None
+
+
+def dockerfile_problem(path: str) -> str | None:
+    """A relative path inside the app repository, passed to CI as data."""
+    if not path.strip() or any(c in path for c in "\n\r") or path.startswith("/"):
+        return f"{path!r} is not a path relative to the app repository's root"
+    if ".." in path.split("/"):
+        return f"{path!r} leaves the app repository (it contains '..')"
+    return expression_problem(path)
 
 
 def repo_problems(path: KeyPath, repo: str) -> Found:
@@ -245,6 +262,22 @@ def check_aws(cloud: Cloud) -> Found:
     for key in GCP_ONLY:
         if getattr(cloud, key) is not None:
             yield ("cloud", key), "is only used with provider = 'gcp'"
+    if cloud.registry is not None and _REGISTRY.fullmatch(cloud.registry):
+        yield from _found(("cloud", "registry"), ecr_registry_problem(cloud))
+
+
+def ecr_registry_problem(cloud: Cloud) -> str | None:
+    """CI logs in to the account's ECR and terraform/ grants push there: nowhere else."""
+    assert cloud.registry is not None
+    host = naming.ecr_registry_host(cloud.account, cloud.region)
+    path = cloud.registry.removeprefix(host)
+    if path == "" or (path.startswith("/") and _IMAGE_NAME.fullmatch(path[1:])):
+        return None
+    return (
+        f"{cloud.registry!r} is not this account's ECR registry: write {host!r}, optionally"
+        f" with a path ({host + '/team'!r}); CI logs in to, and terraform/ grants push on,"
+        " that registry only"
+    )
 
 
 def check_gcp(cloud: Cloud) -> Found:
@@ -469,6 +502,9 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
         yield from _found((*where, "namespace"), label_problem("namespace", service.namespace))
     if service.repo is not None:
         yield from repo_problems((*where, "repo"), service.repo)
+    if service.test_command is not None:
+        yield from _found((*where, "test_command"), expression_problem(service.test_command))
+    yield from _found((*where, "dockerfile"), dockerfile_problem(service.dockerfile))
     if service.image is not None and not _IMAGE_NAME.fullmatch(service.image):
         yield (
             (*where, "image"),

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -216,12 +217,25 @@ def _print(value: Any) -> str:
 
 
 def go_number(value: int | float) -> str:
-    """A number as Go prints a float64 decoded from JSON/YAML (3.0 prints as 3)."""
-    if isinstance(value, int):
-        return str(value)
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
+    """A number as Go's fmt prints the float64 that Argo CD decodes every JSON/YAML number to:
+    %v is strconv's shortest 'g', in exponent form when the exponent is < -4 or >= 6
+    (3.0 prints as 3, 1000000 as 1e+06, 0.00001 as 1e-05)."""
+    number = float(value)
+    if not math.isfinite(number):
+        return "NaN" if math.isnan(number) else ("+Inf" if number > 0 else "-Inf")
+    if number == 0:
+        return "-0" if math.copysign(1.0, number) < 0 else "0"
+    # repr is the shortest round-tripping decimal, as strconv's shortest formatting is.
+    shortest = Decimal(repr(number)).normalize()
+    sign, digits, exponent = shortest.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = "".join(map(str, digits))
+    decimal_exponent = exponent + len(mantissa) - 1
+    if -4 <= decimal_exponent < 6:
+        return format(shortest, "f")
+    fraction = f".{mantissa[1:]}" if len(mantissa) > 1 else ""
+    minus = "-" if sign else ""
+    return f"{minus}{mantissa[0]}{fraction}e{decimal_exponent:+03d}"
 
 
 def go_type(value: Any) -> str:

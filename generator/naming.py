@@ -9,10 +9,12 @@ loader refuses exactly what Terraform could not use.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from attrs import frozen
 
-from generator.resolve import Model, ResolvedService
+if TYPE_CHECKING:  # resolve uses these names too: no import cycle at run time
+    from generator.resolve import Model, ResolvedService
 
 # Google Cloud identifiers (the rules its consoles state).
 GCP_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -45,6 +47,12 @@ def ci_role_name(service: ResolvedService) -> str:
 def ci_role_arn(model: Model, service: ResolvedService) -> str:
     partition = aws_partition(model.spec.cloud.region)
     return f"arn:{partition}:iam::{model.spec.cloud.account}:role/{ci_role_name(service)}"
+
+
+def ecr_registry_host(account: str, region: str) -> str:
+    """The account's ECR registry in a region (China regions live under amazonaws.com.cn)."""
+    suffix = ".cn" if aws_partition(region) == "aws-cn" else ""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}"
 
 
 def aws_partition(region: str) -> str:
@@ -155,6 +163,12 @@ def parse_workload_identity_provider(name: str) -> WorkloadIdentityProvider:
             " 'projects/<project number>/locations/global/workloadIdentityPools/<pool>"
             "/providers/<provider>'"
         )
+    for kind in ("pool", "provider"):
+        if match[kind].startswith("gcp-"):
+            # Google reserves the prefix for its own pools and providers.
+            raise ValueError(
+                f"{kind} id {match[kind]!r} may not start with 'gcp-' (reserved by Google)"
+            )
     return WorkloadIdentityProvider(
         project_number=match["number"], pool_id=match["pool"], provider_id=match["provider"]
     )

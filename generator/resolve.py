@@ -22,6 +22,7 @@ from generator.model import (
     SyncWindow,
     Toleration,
 )
+from generator.naming import ecr_registry_host
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMITS = {"cpu": "500m", "memory": "256Mi"}
@@ -167,7 +168,7 @@ def registry_of(spec: Spec) -> str:
     if cloud.registry:
         return cloud.registry
     if cloud.provider == "aws":
-        return f"{cloud.account}.dkr.ecr.{cloud.region}.amazonaws.com"
+        return ecr_registry_host(cloud.account, cloud.region)
     return f"{cloud.region}-docker.pkg.dev/{cloud.account}/{cloud.registry_repository}"
 
 

@@ -127,6 +127,27 @@ def test_go_template_refuses_what_it_cannot_judge(template: str, message: str) -
         render(template, DATA)
 
 
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        # Argo CD decodes every parameter number to float64; text/template prints it with
+        # fmt's %v: strconv's shortest 'g', exponent form from 1e+06 on and below 1e-04.
+        (3, "3"),
+        (3.0, "3"),
+        (0.995, "0.995"),
+        (123456, "123456"),
+        (1000000, "1e+06"),
+        (1234567.5, "1.2345675e+06"),
+        (-1000000.0, "-1e+06"),
+        (0.0001, "0.0001"),
+        (0.00001, "1e-05"),
+        (1e21, "1e+21"),
+    ],
+)
+def test_numbers_print_as_go_prints_a_float64(value: float, printed: str) -> None:
+    assert render("{{ .x }}", {"x": value}) == printed
+
+
 def test_to_json_prints_whole_floats_as_integers() -> None:
     assert to_json({"b": 2.0, "a": [1.5, "x"]}) == '{"a":[1.5,"x"],"b":2}'
 

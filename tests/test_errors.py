@@ -1057,6 +1057,53 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
+        "aws-registry-not-the-accounts-ecr",
+        'account = "222222222222"',
+        'account = "222222222222"\nregistry = "ghcr.io/acme"',
+        [
+            "8:1: cloud.registry: 'ghcr.io/acme' is not this account's ECR registry: write"
+            " '222222222222.dkr.ecr.eu-west-1.amazonaws.com', optionally with a path"
+            " ('222222222222.dkr.ecr.eu-west-1.amazonaws.com/team'); CI logs in to, and"
+            " terraform/ grants push on, that registry only"
+        ],
+    ),
+    (
+        "expression-in-test-command",
+        SERVICE,
+        SERVICE + '\ntest_command = "make test ARGS=${{ github.token }}"',
+        [
+            "28:1: services.hello.test_command: must not contain '${{': GitHub Actions would"
+            " evaluate it as an expression"
+        ],
+    ),
+    (
+        "dockerfile-outside-the-repository",
+        SERVICE,
+        SERVICE + '\ndockerfile = "../Dockerfile"',
+        [
+            "28:1: services.hello.dockerfile: '../Dockerfile' leaves the app repository"
+            " (it contains '..')"
+        ],
+    ),
+    (
+        "expression-in-generator",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\ngenerator = "gitopsgen${{ github.ref }}"',
+        [
+            "3:1: gitops.generator: must not contain '${{': GitHub Actions would evaluate it"
+            " as an expression"
+        ],
+    ),
+    (
+        "gcp-pool-with-a-reserved-prefix",
+        'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
+        GCP.replace("gh-pool", "gcp-pool"),
+        [
+            "9:1: cloud.workload_identity_provider: pool id 'gcp-pool' may not start with"
+            " 'gcp-' (reserved by Google)"
+        ],
+    ),
+    (
         "probe-path",
         SERVICE,
         SERVICE + '\nliveness = "healthz"',

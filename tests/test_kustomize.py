@@ -278,7 +278,10 @@ def test_overlay_selectors_select_the_pods(
     policy = only(docs, "NetworkPolicy")
     assert selects(policy["spec"]["podSelector"]["matchLabels"], pod_labels)
     ports = [port for rule in policy["spec"].get("ingress", []) for port in rule["ports"]]
-    assert ports == ([{"port": service.port, "protocol": "TCP"}] if service.port else [])
+    expected = [service.port] if service.port else []
+    if service.canary is not None and service.canary.traffic == "istio":
+        expected += [15020, 15090]  # the sidecar's metrics, which the canary analysis reads
+    assert ports == [{"port": port, "protocol": "TCP"} for port in expected]
 
 
 @pytest.mark.parametrize("spec", SPEC_NAMES)

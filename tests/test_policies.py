@@ -41,11 +41,12 @@ def test_policy_enforces_the_label_in_exactly_the_managed_namespaces(spec_name: 
     (rule,) = doc["spec"]["rules"]
     (match,) = rule["match"]["any"]
     assert match["resources"]["namespaces"] == deployed_namespaces(spec_name)
+    rollouts = ["argoproj.io/v1alpha1/Rollout"] if deploys_rollouts(spec_name) else []
     assert match["resources"]["kinds"] == [
         "apps/v1/Deployment",
         "apps/v1/StatefulSet",
         "apps/v1/DaemonSet",
-        "argoproj.io/v1alpha1/Rollout",
+        *rollouts,
     ]
     assert rule["exclude"] == {
         "any": [
@@ -69,6 +70,24 @@ def test_policy_enforces_the_label_in_exactly_the_managed_namespaces(spec_name: 
     assert rule["validate"]["pattern"] == {
         "metadata": {"labels": {"app.kubernetes.io/managed-by": "argocd"}}
     }
+
+
+def deploys_rollouts(spec_name: str) -> bool:
+    return any(s.placements and s.workload_kind == "Rollout" for s in model_of(spec_name).services)
+
+
+def test_rollout_kind_is_matched_only_where_the_tree_deploys_rollouts() -> None:
+    # Kyverno resolves every matched kind on admission: without the Argo Rollouts CRD a policy
+    # naming Rollout is refused (before 1.14) or Ready=False, which Argo CD shows as Degraded.
+    assert deploys_rollouts("reference")
+    assert not deploys_rollouts("gcp")
+    for spec_name, kind in (("reference", "Rollout"), ("gcp", None)):
+        doc = policy(spec_name)
+        (rule,) = doc["spec"]["rules"]
+        kinds = rule["match"]["any"][0]["resources"]["kinds"]
+        subject = doc["metadata"]["annotations"]["policies.kyverno.io/subject"]
+        assert ("argoproj.io/v1alpha1/Rollout" in kinds) is (kind is not None)
+        assert subject.split(", ") == [k.rpartition("/")[2] for k in kinds]
 
 
 def test_reference_namespaces() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from generator.load import load_text
 from generator.resolve import (
     DEFAULT_LIMITS,
@@ -259,3 +261,17 @@ envs.dev.tag = "1"
     assert (zeta.namespace, zeta.image_name) == ("zeta", "zeta")
     assert zeta.image == "222222222222.dkr.ecr.eu-west-1.amazonaws.com/zeta"
     assert (zeta.port, zeta.liveness, zeta.readiness) == (8080, "/healthz", "/ready")
+
+
+@pytest.mark.parametrize(
+    ("region", "registry"),
+    [
+        ("eu-west-1", "222222222222.dkr.ecr.eu-west-1.amazonaws.com"),
+        ("cn-north-1", "222222222222.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_the_default_aws_registry_is_the_accounts_ecr_in_its_partition(
+    region: str, registry: str
+) -> None:
+    text = (HEAD + ENVIRONMENTS).replace('region = "eu-west-1"', f'region = "{region}"')
+    assert resolve(load_text(text, "s.toml").spec).registry == registry

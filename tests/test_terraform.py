@@ -336,6 +336,23 @@ def test_arns_use_the_partition_of_the_region() -> None:
     )
 
 
+def test_a_registry_path_is_part_of_the_ecr_repository_name() -> None:
+    # The image `<host>/team/hello` lives in ECR repository `team/hello`: a policy naming
+    # `repository/hello` would deny the push.
+    source = (SPECS / "minimal.toml").read_text(encoding="utf-8")
+    registry = "222222222222.dkr.ecr.eu-west-1.amazonaws.com/team"
+    source = source.replace(
+        'account = "222222222222"\n', f'account = "222222222222"\nregistry = "{registry}"\n'
+    )
+    model = resolve(load_text(source, "m.toml").spec)
+    (service,) = model.services
+    assert service.image == f"{registry}/hello"
+    arn = "arn:aws:ecr:eu-west-1:222222222222:repository/team/hello"
+    assert terraform.ecr_repository_arn(model, service) == arn
+    main = terraform.render(model)["terraform/main.tf"]
+    assert locals_of(plain(hcl2.loads(main)))["ci_roles"]["hello"]["repository_arn"] == arn
+
+
 # --- GCP -------------------------------------------------------------------------------------
 
 GCP_PROVIDER = (

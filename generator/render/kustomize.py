@@ -51,6 +51,19 @@ def resources_dict(resources: ResolvedResources) -> dict[str, Any]:
     return out
 
 
+# The Istio sidecar's merged Prometheus endpoint and Envoy's own: an Istio canary's analysis
+# reads metrics scraped from them, which a policy admitting only the app port would block.
+ISTIO_METRICS_PORTS = (15020, 15090)
+
+
+def ingress_ports(service: ResolvedService) -> list[int]:
+    """The TCP ports the NetworkPolicy admits: the app's, and the mesh's metrics ports."""
+    ports = [service.port] if service.port else []
+    if service.canary is not None and service.canary.traffic == "istio":
+        ports += ISTIO_METRICS_PORTS
+    return ports
+
+
 def base_objects(service: ResolvedService) -> dict[str, str]:
     """The base's object files, file name -> text."""
     context = {
@@ -67,7 +80,9 @@ def base_objects(service: ResolvedService) -> dict[str, str]:
     objects |= {
         "serviceaccount.yaml": render_template("kustomize/serviceaccount.yaml", **context),
         "pdb.yaml": render_template("kustomize/pdb.yaml", **context),
-        "networkpolicy.yaml": render_template("kustomize/networkpolicy.yaml", **context),
+        "networkpolicy.yaml": render_template(
+            "kustomize/networkpolicy.yaml", **context, ports=ingress_ports(service)
+        ),
     }
     if service.port:
         objects["service.yaml"] = render_template("kustomize/service.yaml", **context)

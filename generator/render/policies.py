@@ -18,8 +18,11 @@ WORKLOAD_KINDS = (
     "apps/v1/Deployment",
     "apps/v1/StatefulSet",
     "apps/v1/DaemonSet",
-    "argoproj.io/v1alpha1/Rollout",
 )
+# Only where the tree deploys Rollouts: Kyverno resolves every kind a policy matches when the
+# policy is admitted, and one whose CRD is not installed gets the policy refused (before 1.14)
+# or admitted as Ready=False (1.14 on), which Argo CD reports as Degraded.
+ROLLOUT_KIND = "argoproj.io/v1alpha1/Rollout"
 # Who Argo CD is on a cluster: its application controller where Argo CD runs, and on a
 # cluster it manages remotely the account `argocd cluster add` creates for it.
 ARGOCD_ACCOUNTS = (
@@ -44,7 +47,8 @@ def render(model: Model) -> dict[str, str]:
                 f"clusters it manages remotely) is exempt."
             ),
             rule="require-managed-by-argocd",
-            kinds=list(WORKLOAD_KINDS),
+            kinds=workload_kinds(model),
+            subject=", ".join(kind.rpartition("/")[2] for kind in workload_kinds(model)),
             namespaces=namespaces,
             accounts=ARGOCD_ACCOUNTS,
             message=(
@@ -60,6 +64,12 @@ def render(model: Model) -> dict[str, str]:
 def is_rendered(model: Model) -> bool:
     """Whether the tree has a guard to deploy (Argo CD's policy Applications read it)."""
     return bool(managed_namespaces(model))
+
+
+def workload_kinds(model: Model) -> list[str]:
+    """The workload kinds the guard matches: the Rollout kind only if the tree deploys one."""
+    deploys_rollouts = any(s.placements and s.workload_kind == "Rollout" for s in model.services)
+    return [*WORKLOAD_KINDS, ROLLOUT_KIND] if deploys_rollouts else list(WORKLOAD_KINDS)
 
 
 def managed_namespaces(model: Model) -> list[str]:

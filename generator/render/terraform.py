@@ -54,10 +54,21 @@ def github_subject(service: ResolvedService) -> str:
     return f"repo:{service.repo}:ref:refs/heads/{naming.app_ci_branch(service)}"
 
 
+def ecr_repository_name(model: Model, service: ResolvedService) -> str:
+    """The ECR repository CI pushes to: what follows the registry host in the image reference.
+
+    A `cloud.registry` with a path (`<host>/team`) puts the image in repository
+    `team/<image>`, and the policy must name that repository, not `<image>` alone.
+    """
+    _, _, path = model.registry.partition("/")
+    return f"{path}/{service.image_name}" if path else service.image_name
+
+
 def ecr_repository_arn(model: Model, service: ResolvedService) -> str:
     cloud = model.spec.cloud
     partition = naming.aws_partition(cloud.region)
-    return f"arn:{partition}:ecr:{cloud.region}:{cloud.account}:repository/{service.image_name}"
+    repository = ecr_repository_name(model, service)
+    return f"arn:{partition}:ecr:{cloud.region}:{cloud.account}:repository/{repository}"
 
 
 def _aws_files(model: Model) -> dict[str, str]:
