@@ -56,7 +56,7 @@ def cache_dir() -> Path | None:
 
 
 def templates_dir() -> Path:
-    """Where the templates are (templating.templates_dir(), without importing Jinja)."""
+    """`templates/` inside the installed package, or beside it in a checkout."""
     packaged = PACKAGE / "templates"
     return packaged if packaged.is_dir() else PACKAGE.parent / "templates"
 

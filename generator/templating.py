@@ -19,8 +19,7 @@ from generator import buildcache, hclout, yamlout
 
 def templates_dir() -> Path:
     """`templates/` beside the package in a checkout, or inside it when installed."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    return buildcache.templates_dir()  # defined there: the cache fingerprints them without Jinja
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):

@@ -87,13 +87,17 @@ def fresh_environment() -> Iterator[None]:
 def test_compiled_templates_are_kept_per_generator_version(cache_dir: Path) -> None:
     stale = cache_dir / "templates" / ("0" * 32)
     stale.mkdir(parents=True)
-    first = templating.render("argocd/root.yaml", name="root", repo_url="u", branch="main")
+    first = templating.render(
+        "argocd/root.yaml", name="root", project="default", repo_url="u", branch="main"
+    )
     (current,) = (cache_dir / "templates").iterdir()  # the stale version's are gone
     assert current.name == buildcache.code_fingerprint()[:32]
     assert list(current.glob("*.cache"))
     templating.environment.cache_clear()
     templating.compiled.cache_clear()
-    again = templating.render("argocd/root.yaml", name="root", repo_url="u", branch="main")
+    again = templating.render(
+        "argocd/root.yaml", name="root", project="default", repo_url="u", branch="main"
+    )
     assert again == first
 
 
@@ -105,7 +109,9 @@ def test_templates_render_when_the_cache_cannot_be_written(
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("GITOPSGEN_CACHE_DIR", str(blocker))
     monkeypatch.delenv("GITOPSGEN_NO_CACHE", raising=False)
-    text = templating.render("argocd/root.yaml", name="root", repo_url="u", branch="main")
+    text = templating.render(
+        "argocd/root.yaml", name="root", project="default", repo_url="u", branch="main"
+    )
     assert "name: root" in text
 
 

@@ -141,6 +141,8 @@ def render_applicationset(model: Model) -> str:
         branch=model.spec.gitops.branch,
         params_file=PARAMS_FILE,
         params_glob=f"apps/*/overlays/{{{{ .env }}}}/{PARAMS_FILE}",
+        # The Go template of each Application's name: the service is the overlay's folder.
+        app_name=naming.application_name_of("{{ index .path.segments 1 }}", "{{ .env }}"),
     )
 
 
@@ -327,6 +329,7 @@ def render_root(model: Model) -> str:
     return render_template(
         "argocd/root.yaml",
         name=ROOT_NAME,
+        project=naming.ARGOCD_DEFAULT_PROJECT,
         repo_url=gitops_repo_url(model),
         branch=model.spec.gitops.branch,
     )
