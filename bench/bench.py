@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from synth import services_file  # bench/ is not a package
 
-from generator import write
-from generator.load import load_text
 from generator.render import FAMILIES, render_tree
 from generator.resolve import resolve
+from generator.spec.load import load_text
+from generator.tree import write
 
 RACY_WAIT_S = 2.1  # buildcache.COARSE_RACY_NS: after this, every file is trusted by its stat
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import buildcache, write
-from generator.errors import InputError
+from generator.spec.errors import InputError
+from generator.tree import buildcache, write
 
 if TYPE_CHECKING:
     from generator.resolve import Model
@@ -45,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="overwrite generated files edited by hand"
     )
     command("check", "exit 1 and list stale, missing or extra files")
-    command("diff", "unified diff of what build would change")
+    diff = command("diff", "unified diff of what build would change")
+    diff.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also append the diff as Markdown to FILE (a GitHub job summary)",
+    )
     command("validate", "run the real validators over the tree")
     apps = command("apps", "the Applications Argo CD will generate", output=False)
     apps.add_argument("--json", action="store_true", help="print JSON")
@@ -59,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote = command("promote", "copy a tag from the environment promote_from names", output=False)
     promote.add_argument("service")
     promote.add_argument("--to", required=True, dest="env", metavar="ENV")
+    promote.add_argument(
+        "--github-output",
+        type=Path,
+        metavar="FILE",
+        help="append the pull request's title, branch, labels and reviewers as step outputs",
+    )
+    promote.add_argument(
+        "--body-file", type=Path, metavar="FILE", help="write the pull request's body here"
+    )
     return parser
 
 
@@ -99,7 +114,7 @@ def read_config(config: Path) -> bytes:
     try:
         return config.read_bytes()
     except OSError:
-        from generator.load import load_file
+        from generator.spec.load import load_file
 
         load_file(config)  # raises the same located error every command gives
         raise
@@ -111,8 +126,8 @@ def load_model(config: Path, raw: bytes | None = None) -> Model:
 
 def load_with_warnings(config: Path, raw: bytes | None = None) -> tuple[Model, list[str]]:
     """Load, check and resolve; warnings go to stderr and are returned for the build cache."""
-    from generator.load import decode, load_text
     from generator.resolve import resolve
+    from generator.spec.load import decode, load_text
 
     data = read_config(config) if raw is None else raw
     loaded = load_text(decode(data, str(config)), str(config))
@@ -223,16 +238,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     sync = _Sync(args)
     if sync.cached():
+        if args.summary is not None:
+            _summarise(args.summary, "")
         return EXIT_OK
     plan = sync.plan()
-    sys.stdout.writelines(write.unified_diff(plan))
+    diff = "".join(write.unified_diff(plan))
+    sys.stdout.write(diff)
+    if args.summary is not None:
+        _summarise(args.summary, diff)
     for conflict in plan.conflicts:
         print(conflict, file=sys.stderr)
     return EXIT_OK if plan.clean else EXIT_FINDINGS
 
 
+def _summarise(path: Path, diff: str) -> None:
+    from generator.commands import jobsummary
+
+    jobsummary.append(path, diff)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from generator import validate
+    from generator.commands import validate
 
     findings = validate.validate_tree(load_model(args.config), args.output)
     for finding in findings:
@@ -245,24 +271,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_apps(args: argparse.Namespace) -> int:
-    from generator import apps
+    from generator.argo import appset
 
-    return apps.run(load_model(args.config), as_json=args.json)
+    return appset.run(load_model(args.config), as_json=args.json)
 
 
 def cmd_windows(args: argparse.Namespace) -> int:
-    from generator import windows
+    from generator.argo import windows
 
     return windows.run(load_model(args.config), at=args.at, as_json=args.json)
 
 
 def cmd_set_image(args: argparse.Namespace) -> int:
-    from generator import tags
+    from generator.commands import tags
 
-    return tags.set_image(args.config, args.service, args.env, args.tag)
+    tags.set_image(args.config, args.service, args.env, args.tag)
+    return EXIT_OK
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from generator import tags
+    from generator.commands import promotion, tags
 
-    return tags.promote(args.config, args.service, args.env)
+    if (args.github_output is None) != (args.body_file is None):
+        raise InputError(["promote: --github-output and --body-file go together"])
+    change = tags.promote(args.config, args.service, args.env)
+    if args.github_output is not None:
+        promotion.write_for_workflow(
+            promotion.pull_request(change),
+            github_output=args.github_output,
+            body_file=args.body_file,
+        )
+    return EXIT_OK

@@ -9,12 +9,8 @@ loader refuses exactly what Terraform could not use.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from attrs import frozen
-
-if TYPE_CHECKING:  # resolve uses these names too: no import cycle at run time
-    from generator.resolve import Model, ResolvedService
 
 # Google Cloud identifiers (the rules its consoles state).
 GCP_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -35,18 +31,13 @@ _PROJECT_RULE = "6 to 30 lowercase letters, digits and '-', starting with a lett
 # --- Kubernetes and AWS names derived from a service name ------------------------------------
 
 
-def ci_role_name_of(service: str) -> str:
+def ci_role_name(service: str) -> str:
     """The IAM role (aws) that the service's CI assumes; Terraform defines it."""
     return f"github-ci-{service}"
 
 
-def ci_role_name(service: ResolvedService) -> str:
-    return ci_role_name_of(service.name)
-
-
-def ci_role_arn(model: Model, service: ResolvedService) -> str:
-    partition = aws_partition(model.spec.cloud.region)
-    return f"arn:{partition}:iam::{model.spec.cloud.account}:role/{ci_role_name(service)}"
+def ci_role_arn(account: str, region: str, service: str) -> str:
+    return f"arn:{aws_partition(region)}:iam::{account}:role/{ci_role_name(service)}"
 
 
 def ecr_registry_host(account: str, region: str) -> str:
@@ -64,43 +55,33 @@ def aws_partition(region: str) -> str:
     return "aws"
 
 
-def app_ci_branch(service: ResolvedService) -> str:  # noqa: ARG001 (one branch for every service today)
-    """The app repository branch whose CI may publish the service's image.
-
-    The cloud trust (Terraform) admits tokens from this branch only, so the service's CI
-    workflow must publish from pushes to exactly this branch.
-    """
-    return "main"
+# The app repository branch whose CI may publish a service's image (one for every service
+# today). The cloud trust (Terraform) admits tokens from this branch only, so the service's CI
+# workflow must publish from pushes to exactly this branch.
+APP_CI_BRANCH = "main"
 
 
-def gitops_repo_url(model: Model) -> str:
-    return f"https://github.com/{model.spec.gitops.repo}.git"
+def gitops_repo_url(repo: str) -> str:
+    """The URL Argo CD reads the gitops repository (GitHub `owner/name`) from."""
+    return f"https://github.com/{repo}.git"
 
 
-def stable_service_name_of(service: str) -> str:
+def stable_service_name(service: str) -> str:
     """The Service Argo Rollouts points at the stable pods of a traffic-routed canary."""
     return f"{service}-stable"
 
 
-def stable_service_name(service: ResolvedService) -> str:
-    return stable_service_name_of(service.name)
-
-
-def canary_service_name_of(service: str) -> str:
+def canary_service_name(service: str) -> str:
     """The Service Argo Rollouts points at the canary pods of a traffic-routed canary."""
     return f"{service}-canary"
 
 
-def canary_service_name(service: ResolvedService) -> str:
-    return canary_service_name_of(service.name)
-
-
-def config_map_name_of(service: str) -> str:
+def config_map_name(service: str) -> str:
     """The ConfigMap each overlay generates; Kustomize appends `-<10-character hash>`."""
     return f"{service}-config"
 
 
-def application_name_of(service: str, env: str) -> str:
+def application_name(service: str, env: str) -> str:
     """The Argo CD Application the ApplicationSet generates for a service in an environment."""
     return f"{service}-{env}"
 
@@ -113,7 +94,7 @@ ARGOCD_DEFAULT_PROJECT = "default"
 PLATFORM_ROLE_NAME = "platform"
 
 
-def policy_application_name_of(env: str) -> str:
+def policy_application_name(env: str) -> str:
     """The Argo CD Application deploying the Kyverno guard to the cluster of `env`.
 
     Named after the first environment (in promotion order) on each cluster; the loader
@@ -122,7 +103,7 @@ def policy_application_name_of(env: str) -> str:
     return f"policies-{env}"
 
 
-def alb_action_annotation_of(service: str) -> str:
+def alb_action_annotation(service: str) -> str:
     """The Ingress annotation Argo Rollouts writes the canary's weights into (traffic "alb").
 
     Argo Rollouts' format (`alb.ingress.kubernetes.io/actions.<rootService>`), not ours: the

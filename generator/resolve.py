@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from attrs import frozen
 
-from generator.model import (
+from generator.naming import ecr_registry_host
+from generator.spec.model import (
     Analysis,
     Canary,
     Environment,
@@ -22,7 +23,6 @@ from generator.model import (
     SyncWindow,
     Toleration,
 )
-from generator.naming import ecr_registry_host
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMITS = {"cpu": "500m", "memory": "256Mi"}

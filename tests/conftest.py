@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.load import load_text
 from generator.render import render_tree
 from generator.resolve import Model, resolve
+from generator.spec.load import load_text
 
 DATA = Path(__file__).parent / "data"
 SPECS = DATA / "specs"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from generator import cli
-from generator.apps import ExpansionError, git_pathspec, merge_patch, sanitize_name
-from generator.gotemplate import TemplateError, render, to_json
+from generator.argo.appset import ExpansionError, git_pathspec, merge_patch, sanitize_name
+from generator.argo.gotemplate import TemplateError, render, to_json
 from tests.conftest import SPECS
 
 MINIMAL_JSON = [

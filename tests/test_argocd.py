@@ -8,10 +8,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator import naming
-from generator.apps import expand_tree, summary
+from generator.argo.appset import expand_tree, summary
+from generator.commands.validate import validate_custom
 from generator.render.argocd import PARAMS_FILE, sso_group
 from generator.resolve import Model
-from generator.validate import validate_custom
 from tests.conftest import SPEC_NAMES, model_of, tree_of
 
 SYNC_OPTIONS = [
@@ -42,7 +42,7 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
             out.append(
                 {
                     # the name the loader checks for clashes (tests/test_errors.py)
-                    "name": naming.application_name_of(service.name, env.name),
+                    "name": naming.application_name(service.name, env.name),
                     "project": env.name,
                     "cluster": env.cluster,
                     "namespace": service.namespace,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from generator import buildcache, write
 from generator.cli import main
-from generator.load import load_text
 from generator.render import render_tree
 from generator.resolve import resolve
+from generator.spec.load import load_text
+from generator.tree import buildcache, write
 
 SPECS = Path(__file__).parent / "data" / "specs"
 MINIMAL = (SPECS / "minimal.toml").read_text(encoding="utf-8")
@@ -560,5 +561,6 @@ def test_the_build_cache_key_covers_code_config_and_output(tmp_path: Path) -> No
     assert buildcache.input_key(config, b"x", tmp_path / "other") != key
     assert buildcache.input_key(tmp_path / "other.toml", b"x", tmp_path / "out") != key
     assert (
-        buildcache.templates_dir() == __import__("generator.templating").templating.templates_dir()
+        buildcache.templates_dir()
+        == importlib.import_module("generator.render.templating").templates_dir()
     )

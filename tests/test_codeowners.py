@@ -9,7 +9,7 @@ from attrs import frozen
 
 from generator.render.github import CODEOWNERS_PATH
 from generator.resolve import Model
-from generator.write import MANIFEST
+from generator.tree.write import MANIFEST
 from tests.conftest import model_of, tree_of
 
 

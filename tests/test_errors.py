@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import checks
 from generator.cli import main
-from generator.errors import InputError
-from generator.load import load_text
-from generator.model import Service
 from generator.render import render_tree
 from generator.resolve import resolve
+from generator.spec import checks
+from generator.spec.errors import InputError
+from generator.spec.load import load_text
+from generator.spec.model import Service
 
 # A small valid services file; each case edits one spot of it. Line numbers matter.
 BASE = """\

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import buildcache, hclout, templating, write
+from generator.render import hclout, templating
+from generator.tree import buildcache, write
 
 TREE = {
     "apps/api/base/deployment.yaml": "kind: Deployment\n",

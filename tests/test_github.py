@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from generator import naming
 from generator.cli import main
-from generator.load import load_text
+from generator.commands.validate import lint_workflows
 from generator.render import render_tree
 from generator.render.github import (
     PINS,
@@ -25,7 +25,7 @@ from generator.render.github import (
     caller_path,
 )
 from generator.resolve import resolve
-from generator.validate import lint_workflows
+from generator.spec.load import load_text
 from tests.conftest import SPECS, model_of, tree_of
 
 FULL_SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -201,7 +201,9 @@ def test_callers_pass_the_services_values(spec_name: str) -> None:
             "push": "${{ github.event_name == 'push' }}",
         }
         if model.spec.cloud.provider == "aws":
-            expected["aws_role_arn"] = naming.ci_role_arn(model, service)
+            expected["aws_role_arn"] = naming.ci_role_arn(
+                model.spec.cloud.account, model.spec.cloud.region, service.name
+            )
         assert job["with"] == expected
         required = {k for k, v in reusable["inputs"].items() if v.get("required")}
         assert required <= set(job["with"]) <= set(reusable["inputs"])
@@ -245,7 +247,7 @@ def test_render_check_runs_check_validate_and_summarises_the_diff(spec_name: str
     assert "gitopsgen check -c services.toml -o ." in runs
     assert "gitopsgen validate -c services.toml -o ." in runs
     summary = next(run for run in runs if "gitopsgen diff" in run)
-    assert '>> "$GITHUB_STEP_SUMMARY"' in summary
+    assert '--summary "$GITHUB_STEP_SUMMARY"' in summary
     assert workflow["jobs"]["render-check"]["env"] == {"GITOPSGEN": model_of(spec_name).generator}
 
 
@@ -415,7 +417,7 @@ def run_promote_step(
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str], Path]:
     work = tmp_path / "promote"
     git(tmp_path, "clone", "--quiet", str(origin), str(work))
-    script, env = script_of(tree_of("reference")[PROMOTE_PATH], "promote", "gitopsgen(")
+    script, env = script_of(tree_of("reference")[PROMOTE_PATH], "promote", "gitopsgen promote")
     outputs = tmp_path / "github_output"
     outputs.write_text("", encoding="utf-8")
     env |= {

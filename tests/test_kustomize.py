@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from generator import validate
-from generator.load import load_text
+from generator.commands import validate
 from generator.render import render_tree
 from generator.render.kustomize import config_literal
 from generator.resolve import Model, Placement, ResolvedService, resolve
+from generator.spec.load import load_text
 from tests.conftest import SPEC_NAMES, SPECS, model_of, tree_of
 
 pytestmark = pytest.mark.tools

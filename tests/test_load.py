@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from generator import checks
-from generator.errors import InputError, KeyPath, Problem
-from generator.load import Loaded, load_file, load_text
-from generator.locate import Locator
 from generator.render import render_tree
 from generator.resolve import resolve
+from generator.spec import checks
+from generator.spec.errors import InputError, KeyPath, Problem
+from generator.spec.load import Loaded, load_file, load_text
+from generator.spec.locate import Locator
 
 SPECS = Path(__file__).parent / "data" / "specs"
 SPEC_FILES = sorted(SPECS.glob("*.toml"))

@@ -10,7 +10,8 @@ import attrs
 import pytest
 from ruamel.yaml import YAML
 
-from generator import cli, naming, validate
+from generator import cli, naming
+from generator.commands import validate
 from generator.render import argocd, policies, render_tree
 from generator.render.policies import POLICY_PATH
 from tests.conftest import SPECS, model_of, tree_of
@@ -159,10 +160,10 @@ def test_one_guard_application_per_environment_cluster(spec_name: str) -> None:
     model = model_of(spec_name)
     tree = tree_of(spec_name)
     apps = {app["metadata"]["name"]: app for app in guard_apps(tree)}
-    names = [naming.policy_application_name_of(env.name) for env in model.environments]
+    names = [naming.policy_application_name(env.name) for env in model.environments]
     assert sorted(apps) == sorted(names)
     for env in model.environments:
-        app = apps[naming.policy_application_name_of(env.name)]
+        app = apps[naming.policy_application_name(env.name)]
         assert app["kind"] == "Application"
         assert app["metadata"]["namespace"] == "argocd"
         assert app["spec"]["project"] == "platform-policies"

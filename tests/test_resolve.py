@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from generator.load import load_text
 from generator.resolve import (
     DEFAULT_LIMITS,
     DEFAULT_REQUESTS,
@@ -13,6 +12,7 @@ from generator.resolve import (
     ResolvedHpa,
     resolve,
 )
+from generator.spec.load import load_text
 
 HEAD = """
 [gitops]

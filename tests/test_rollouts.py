@@ -11,11 +11,11 @@ import attrs
 import pytest
 from ruamel.yaml import YAML
 
-from generator import validate
+from generator.commands import validate
 from generator.naming import canary_service_name, stable_service_name
 from generator.render import kustomize, rollouts
+from generator.render.templating import templates_dir
 from generator.resolve import Placement, ResolvedService
-from generator.templating import templates_dir
 from tests.conftest import model_of, tree_of
 
 CANARY_SPECS = ("reference", "canary-variants")
@@ -224,7 +224,7 @@ def test_stable_and_canary_services_exist_exactly_for_routed_canaries(spec: str,
     assert service.canary is not None
     root = base_doc(spec, name, "service.yaml")
     files = tree_of(spec)
-    for other in (stable_service_name(service), canary_service_name(service)):
+    for other in (stable_service_name(service.name), canary_service_name(service.name)):
         path = f"apps/{name}/base/service-{other}.yaml"
         if service.canary.traffic == "replicas":
             assert path not in files
@@ -232,7 +232,7 @@ def test_stable_and_canary_services_exist_exactly_for_routed_canaries(spec: str,
         doc = load(files[path])
         assert doc["metadata"]["name"] == other
         assert doc["spec"] == root["spec"]  # same pods and port; Rollouts adds the hash
-    assert stable_service_name(service) != canary_service_name(service)
+    assert stable_service_name(service.name) != canary_service_name(service.name)
 
 
 def test_reference_analysis_template_exactly() -> None:

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from generator.model import SyncWindow, WindowKind
-from generator.syncwindows import (
+from generator.argo.syncwindows import (
     _compile,
     automatic_never,
     can_sync,
@@ -21,7 +20,8 @@ from generator.syncwindows import (
     next_change,
     state_at,
 )
-from generator.timespec import parse_cron, parse_duration
+from generator.argo.timespec import parse_cron, parse_duration
+from generator.spec.model import SyncWindow, WindowKind
 
 
 def w(kind: WindowKind, schedule: str, duration: str, manual: bool = False) -> SyncWindow:

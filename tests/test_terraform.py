@@ -13,10 +13,10 @@ from typing import Any
 import hcl2
 import pytest
 
-from generator import hclout, naming
-from generator.load import load_text
-from generator.render import terraform
+from generator import naming
+from generator.render import hclout, terraform
 from generator.resolve import Model, resolve
+from generator.spec.load import load_text
 from tests.conftest import SPECS, model_of, tree_of
 
 AWS_SPECS = ("reference", "minimal")
@@ -205,7 +205,10 @@ def test_roles_are_the_ones_the_workflows_assume(name: str) -> None:
         f"arn:aws:iam::{account}:role/{role['role_name']}": service
         for service, role in roles.items()
     }
-    expected = {naming.ci_role_arn(model, s): s.name for s in ci_services(model)}
+    expected = {
+        naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, s.name): s.name
+        for s in ci_services(model)
+    }
     assert role_arns == expected
     assert block(doc, "resource", "aws_iam_role", "ci")["name"] == "${each.value.role_name}"
     assert block(doc, "resource", "aws_iam_role", "ci")["for_each"] == "${local.ci_roles}"
@@ -221,9 +224,15 @@ def test_rendered_workflows_assume_the_terraform_roles(name: str) -> None:
         pytest.skip("the GitHub workflows are not rendered (yet)")
     everything = "\n".join(workflows.values())
     for service in ci_services(model):
-        assert naming.ci_role_arn(model, service) in everything, service.name
+        assert (
+            naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, service.name)
+            in everything
+        ), service.name
     for arn in re.findall(r"arn:aws:iam::\d+:role/[A-Za-z0-9+=,.@_-]+", everything):
-        assert arn in {naming.ci_role_arn(model, s) for s in ci_services(model)}, arn
+        assert arn in {
+            naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, s.name)
+            for s in ci_services(model)
+        }, arn
 
 
 @pytest.mark.parametrize("name", AWS_SPECS)
@@ -330,7 +339,10 @@ def test_arns_use_the_partition_of_the_region() -> None:
     source = (SPECS / "minimal.toml").read_text(encoding="utf-8")
     model = resolve(load_text(source.replace("eu-west-1", "cn-north-1"), "m.toml").spec)
     (service,) = model.services
-    assert naming.ci_role_arn(model, service) == "arn:aws-cn:iam::222222222222:role/github-ci-hello"
+    assert (
+        naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, service.name)
+        == "arn:aws-cn:iam::222222222222:role/github-ci-hello"
+    )
     assert terraform.ecr_repository_arn(model, service) == (
         "arn:aws-cn:ecr:cn-north-1:222222222222:repository/hello"
     )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from generator.timespec import (
+from generator.argo.timespec import (
     CronError,
     DurationError,
     check_timezone,

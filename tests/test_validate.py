@@ -11,8 +11,8 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from generator import validate
 from generator.cli import main
+from generator.commands import validate
 from tests.conftest import DATA, SPECS, model_of, tree_of
 
 pytestmark = pytest.mark.tools

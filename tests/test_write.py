@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import buildcache, write
-from generator.write import Change, Conflict, OutputError
+from generator.tree import buildcache, write
+from generator.tree.write import Change, Conflict, OutputError
 
 SPECS = Path(__file__).parent / "data" / "specs"
 TREE = {

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from generator import templating, yamlout
+from generator.render import templating, yamlout
 
 TRICKY = [
     # booleans and nulls of YAML 1.1, 1.2 and go-yaml v2, in their case variants

@@ -18,13 +18,13 @@ from typing import Any
 from attrs import frozen
 
 from generator import naming
-from generator.model import Canary
 from generator.naming import gitops_repo_url
 from generator.render import policies
 from generator.render.kustomize import WORKLOAD_API
 from generator.render.rollouts import traffic_routing
+from generator.render.templating import render as render_template
 from generator.resolve import Model, ResolvedEnv, ResolvedService
-from generator.templating import render as render_template
+from generator.spec.model import Canary
 
 APPLICATIONSET_NAME = "services"
 ROOT_NAME = "root"
@@ -95,7 +95,7 @@ def planned_apps(model: Model) -> list[PlannedApp]:
     placed = [(service, {p.env for p in service.placements}) for service in model.services]
     return [
         PlannedApp(
-            name=naming.application_name_of(service.name, env.name),
+            name=naming.application_name(service.name, env.name),
             project=env.name,
             service=service,
             env=env,
@@ -137,12 +137,12 @@ def render_applicationset(model: Model) -> str:
         "argocd/applicationset.yaml",
         name=APPLICATIONSET_NAME,
         elements=[environment_element(env) for env in model.environments],
-        repo_url=gitops_repo_url(model),
+        repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
         params_file=PARAMS_FILE,
         params_glob=f"apps/*/overlays/{{{{ .env }}}}/{PARAMS_FILE}",
         # The Go template of each Application's name: the service is the overlay's folder.
-        app_name=naming.application_name_of("{{ index .path.segments 1 }}", "{{ .env }}"),
+        app_name=naming.application_name("{{ index .path.segments 1 }}", "{{ .env }}"),
     )
 
 
@@ -313,7 +313,7 @@ def render_project(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> st
         "argocd/appproject.yaml",
         env=env,
         description=f"The {env.name} environment: services sync {sync}",
-        repo_url=gitops_repo_url(model),
+        repo_url=gitops_repo_url(model.spec.gitops.repo),
         destinations=destinations(apps),
         cluster_resources=cluster_resources(env, apps),
         roles=project_roles(model, env, apps),
@@ -330,7 +330,7 @@ def render_root(model: Model) -> str:
         "argocd/root.yaml",
         name=ROOT_NAME,
         project=naming.ARGOCD_DEFAULT_PROJECT,
-        repo_url=gitops_repo_url(model),
+        repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
     )
 
@@ -356,7 +356,7 @@ def policy_apps(model: Model, apps: list[PlannedApp]) -> list[PolicyApp]:
         by_cluster.setdefault(env.cluster, []).append(env)
     guards = [
         PolicyApp(
-            name=naming.policy_application_name_of(envs[0].name),
+            name=naming.policy_application_name(envs[0].name),
             cluster=cluster,
             environments=tuple(envs),
         )
@@ -367,7 +367,7 @@ def policy_apps(model: Model, apps: list[PlannedApp]) -> list[PolicyApp]:
         # Both would be Applications of that name in the argocd namespace.
         raise ValueError(
             f"service Applications {', '.join(sorted(taken))} would take the name of a "
-            f"policy Application ({naming.policy_application_name_of('<environment>')})"
+            f"policy Application ({naming.policy_application_name('<environment>')})"
         )
     return guards
 
@@ -379,7 +379,7 @@ def render_policy_app(model: Model, guard: PolicyApp) -> str:
         name=guard.name,
         project=POLICY_PROJECT,
         info=[{"name": "Environments", "value": ", ".join(e.name for e in guard.environments)}],
-        repo_url=gitops_repo_url(model),
+        repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
         path=policies.POLICY_DIR,
         # Exactly the rendered guard, not whatever else is placed in policies/ by hand.
@@ -398,7 +398,7 @@ def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
             "The Kyverno guard: one Application per environment cluster, synced automatically; "
             "only the platform owners may sync"
         ),
-        repo_url=gitops_repo_url(model),
+        repo_url=gitops_repo_url(model.spec.gitops.repo),
         destinations=[
             {"server": cluster, "namespace": POLICY_DESTINATION_NAMESPACE}
             for cluster in sorted({guard.cluster for guard in guards})

@@ -6,14 +6,13 @@ comment beside it); a tag can be moved, a commit cannot.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from attrs import frozen
 
 from generator import naming
+from generator.render.templating import render as render_template
 from generator.resolve import Model, ResolvedEnv, ResolvedService
-from generator.templating import render as render_template
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 SERVICE_CI_PATH = ".github/workflows/service-ci.yml"
@@ -117,21 +116,12 @@ def render(model: Model) -> dict[str, str]:
             **context,
             services=[service.name for service in model.services],
             promotion_environment=PROMOTION_ENVIRONMENT,
-            team_owners=compact_json(
-                {s.name: list(model.spec.teams[s.team].owners) for s in model.services}
-            ),
             targets=[env.name for env in targets],
-            promotions=compact_json({env.name: promotion_rule(env) for env in targets}),
         )
     for service in model.services:
         if service.repo:
             files[caller_path(service)] = render_caller(model, service, context)
     return files
-
-
-def compact_json(value: Any) -> str:
-    """JSON for a workflow's env, which a step's script reads (never pasted into it)."""
-    return json.dumps(value, separators=(",", ":"))
 
 
 def caller_path(service: ResolvedService) -> str:
@@ -165,25 +155,17 @@ def render_caller(model: Model, service: ResolvedService, context: dict[str, Any
         "github/caller.yaml",
         **context,
         service=service,
-        branch=naming.app_ci_branch(service),
+        branch=naming.APP_CI_BRANCH,
         reusable=f"{model.spec.gitops.repo}/{SERVICE_CI_PATH}@{model.spec.gitops.branch}",
-        role_arn=naming.ci_role_arn(model, service) if context["provider"] == "aws" else None,
+        role_arn=naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, service.name)
+        if context["provider"] == "aws"
+        else None,
     )
 
 
 def promotion_targets(model: Model) -> list[ResolvedEnv]:
     """Environments a tag can be promoted to: those with promote_from, in promotion order."""
     return [env for env in model.environments if env.promote_from]
-
-
-def promotion_rule(env: ResolvedEnv) -> dict[str, Any]:
-    """What the promotion workflow needs to know about a target environment."""
-    return {
-        "from": env.promote_from,
-        "approvers": list(env.approvers),
-        "required_approvals": env.required_approvals,
-        "auto_sync": env.auto_sync,
-    }
 
 
 @frozen(kw_only=True)

@@ -6,8 +6,8 @@ from typing import Any
 
 from generator import naming
 from generator.render import rollouts
+from generator.render.templating import render as render_template
 from generator.resolve import Model, Placement, ResolvedResources, ResolvedService
-from generator.templating import render as render_template
 
 WORKLOAD_API = {"Deployment": "apps/v1", "Rollout": "argoproj.io/v1alpha1"}
 CONTAINER = "/spec/template/spec/containers/0"
@@ -68,7 +68,7 @@ def base_objects(service: ResolvedService) -> dict[str, str]:
     """The base's object files, file name -> text."""
     context = {
         "s": service,
-        "config_name": naming.config_map_name_of(service.name),
+        "config_name": naming.config_map_name(service.name),
         "resources": resources_dict(service.resources),
         "workload_api": WORKLOAD_API[service.workload_kind],
         "name": service.name,
@@ -189,7 +189,7 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         "kustomize/overlay-kustomization.yaml",
         s=service,
         p=placement,
-        config_name=naming.config_map_name_of(service.name),
+        config_name=naming.config_map_name(service.name),
         config_labels=service_labels(service),
         literals=[config_literal(k, v) for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],

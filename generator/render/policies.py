@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from generator.render.templating import render as render_template
 from generator.resolve import Model
-from generator.templating import render as render_template
 
 POLICY_NAME = "require-argocd-managed-by"
 POLICY_DIR = "policies"

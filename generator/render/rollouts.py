@@ -11,10 +11,10 @@ from typing import Any
 
 from attrs import frozen
 
-from generator.model import Analysis, Canary
 from generator.naming import canary_service_name, stable_service_name
+from generator.render.templating import render as render_template
 from generator.resolve import ResolvedService
-from generator.templating import render as render_template
+from generator.spec.model import Analysis, Canary
 
 # Kustomize knows nothing of custom kinds: without this (Argo Rollouts' published transformer
 # configuration) `labels` stop at the Rollout's metadata, the generated ConfigMap's hashed name
@@ -67,7 +67,7 @@ def base_objects(service: ResolvedService, context: dict[str, Any]) -> dict[str,
         )
     }
     if is_routed(canary):
-        for name in (stable_service_name(service), canary_service_name(service)):
+        for name in (stable_service_name(service.name), canary_service_name(service.name)):
             objects[f"service-{name}.yaml"] = render_template(
                 "kustomize/service.yaml", **(context | {"name": name})
             )
@@ -81,8 +81,8 @@ def base_objects(service: ResolvedService, context: dict[str, Any]) -> dict[str,
             name=service.name,
             root_service=service.name,
             route=ISTIO_ROUTE,
-            stable_service=stable_service_name(service),
-            canary_service=canary_service_name(service),
+            stable_service=stable_service_name(service.name),
+            canary_service=canary_service_name(service.name),
         )
     analysis = analysis_of(service)
     if analysis is not None:
@@ -134,8 +134,8 @@ def canary_strategy(service: ResolvedService, canary: Canary) -> dict[str, Any]:
     """`spec.strategy.canary` of the Rollout."""
     strategy: dict[str, Any] = {}
     if is_routed(canary):
-        strategy["canaryService"] = canary_service_name(service)
-        strategy["stableService"] = stable_service_name(service)
+        strategy["canaryService"] = canary_service_name(service.name)
+        strategy["stableService"] = stable_service_name(service.name)
         strategy["trafficRouting"] = traffic_routing(service, canary)
         strategy["scaleDownDelaySeconds"] = SCALE_DOWN_DELAY_SECONDS
         strategy["scaleDownDelayRevisionLimit"] = SCALE_DOWN_DELAY_REVISION_LIMIT
@@ -190,7 +190,7 @@ def analysis_args(canary: Canary) -> list[str]:
 
 def analysis_step_of(service: ResolvedService, canary: Canary) -> dict[str, Any]:
     values = {
-        ARG_SERVICE: {"name": ARG_SERVICE, "value": canary_service_name(service)},
+        ARG_SERVICE: {"name": ARG_SERVICE, "value": canary_service_name(service.name)},
         ARG_HASH: {"name": ARG_HASH, "valueFrom": {"podTemplateHashValue": "Latest"}},
     }
     return {

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator import hclout, naming
+from generator import naming
+from generator.render import hclout
+from generator.render.templating import render as render_template
 from generator.resolve import Model, ResolvedService
-from generator.templating import render as render_template
 
 TERRAFORM_VERSION = ">= 1.5.0"
 # 6.x: thumbprint_list of aws_iam_openid_connect_provider is optional (AWS trusts GitHub's
@@ -51,7 +52,7 @@ def ci_services(model: Model) -> tuple[ResolvedService, ...]:
 
 def github_subject(service: ResolvedService) -> str:
     """The `sub` claim of a GitHub token from a push to the app repository's CI branch."""
-    return f"repo:{service.repo}:ref:refs/heads/{naming.app_ci_branch(service)}"
+    return f"repo:{service.repo}:ref:refs/heads/{naming.APP_CI_BRANCH}"
 
 
 def ecr_repository_name(model: Model, service: ResolvedService) -> str:
@@ -76,10 +77,10 @@ def _aws_files(model: Model) -> dict[str, str]:
     roles = [
         {
             "service": service.name,
-            "role_name": naming.ci_role_name(service),
+            "role_name": naming.ci_role_name(service.name),
             "description": (
                 f"GitHub Actions CI of {service.repo} "
-                f"({naming.app_ci_branch(service)} branch): pushes the {service.image_name} image."
+                f"({naming.APP_CI_BRANCH} branch): pushes the {service.image_name} image."
             ),
             "subject": github_subject(service),
             "repository_arn": ecr_repository_arn(model, service),
@@ -118,9 +119,7 @@ def attribute_condition(model: Model) -> str:
     owners = sorted({(s.repo or "").split("/")[0] for s in services}) or [
         model.spec.gitops.repo.split("/")[0]
     ]
-    refs = sorted({f"refs/heads/{naming.app_ci_branch(s)}" for s in services}) or [
-        "refs/heads/main"
-    ]
+    refs = sorted({f"refs/heads/{naming.APP_CI_BRANCH}" for s in services}) or ["refs/heads/main"]
     return f"{_cel_in('assertion.repository_owner', owners)} && {_cel_in('assertion.ref', refs)}"
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from generator import gotemplate
+from generator.argo import gotemplate
 from generator.naming import gitops_repo_url
 from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH, PARAMS_FILE
@@ -50,7 +50,9 @@ class ExpansionError(ValueError):
 def run(model: Model, as_json: bool) -> int:
     """Print the Applications: a table, or with `as_json` a JSON list of objects."""
     try:
-        apps = expand_tree(render_tree(model), gitops_repo_url(model), model.spec.gitops.branch)
+        apps = expand_tree(
+            render_tree(model), gitops_repo_url(model.spec.gitops.repo), model.spec.gitops.branch
+        )
     except (ExpansionError, gotemplate.TemplateError) as exc:
         print(f"gitopsgen: the rendered ApplicationSet does not expand: {exc}", file=sys.stderr)
         return EXIT_INTERNAL

@@ -32,8 +32,8 @@ from typing import Literal
 
 from attrs import frozen
 
-from generator import timespec
-from generator.model import SyncWindow
+from generator.argo import timespec
+from generator.spec.model import SyncWindow
 
 DAY = timedelta(days=1)
 # The Gregorian calendar (weekdays, month lengths, leap years) repeats every 28 years between

@@ -7,7 +7,7 @@ import contextlib
 import tomllib
 from collections.abc import Callable
 
-from generator.errors import KeyPath
+from generator.spec.errors import KeyPath
 
 _BARE_KEY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _SCALAR_END = frozenset(",]}\n#")

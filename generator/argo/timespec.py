@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from attrs import define, frozen
 
-from generator.errors import did_you_mean
+from generator.spec.errors import did_you_mean
 
 # --------------------------------------------------------------------------------------------
 # Go durations (time.ParseDuration)

@@ -14,7 +14,8 @@ from typing import Any
 
 import jinja2
 
-from generator import buildcache, hclout, yamlout
+from generator.render import hclout, yamlout
+from generator.tree import buildcache
 
 
 def templates_dir() -> Path:

@@ -18,15 +18,16 @@ import jsonschema
 import referencing
 from ruamel.yaml import YAML
 
-from generator import apps, gotemplate, naming
-from generator.errors import InputError
+from generator import naming
+from generator.argo import appset, gotemplate
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
+from generator.spec.errors import InputError
 
 # The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
 # schemas; strict = additionalProperties false everywhere, so a misspelled field fails).
 KUBERNETES_VERSION = "1.32"
-CRD_SCHEMAS = Path(__file__).parent / "schemas" / "crds"
+CRD_SCHEMAS = Path(__file__).parent.parent / "schemas" / "crds"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 # Where the tree keeps plain manifests (not Kustomize inputs) and workflows.
@@ -434,13 +435,15 @@ def manifest_findings(out: Path) -> list[str]:
 def application_findings(model: Model, out: Path) -> list[str]:
     """The Applications the ApplicationSet on disk generates over the tree on disk, each
     against the Application schema: a templated field can be wrong only once expanded."""
-    paths = [out / APPLICATIONSET_PATH, *sorted(out.glob(apps.PARAMETER_FILES))]
+    paths = [out / APPLICATIONSET_PATH, *sorted(out.glob(appset.PARAMETER_FILES))]
     tree = {
         p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.is_file()
     }
     try:
-        generated = apps.expand_tree(tree, naming.gitops_repo_url(model), model.spec.gitops.branch)
-    except (apps.ExpansionError, gotemplate.TemplateError) as exc:
+        generated = appset.expand_tree(
+            tree, naming.gitops_repo_url(model.spec.gitops.repo), model.spec.gitops.branch
+        )
+    except (appset.ExpansionError, gotemplate.TemplateError) as exc:
         return [f"{APPLICATIONSET_PATH}: does not expand: {exc}"]
     return [
         f"{APPLICATIONSET_PATH}: generated {finding}"

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from attrs import frozen
 
-from generator import naming, syncwindows, timespec
-from generator.errors import KeyPath, did_you_mean
-from generator.model import (
+from generator import naming
+from generator.argo import syncwindows, timespec
+from generator.resolve import layer_resources, registry_of  # resolve owns both rules
+from generator.spec.errors import KeyPath, did_you_mean
+from generator.spec.model import (
     Analysis,
     Canary,
     Cloud,
@@ -26,7 +28,6 @@ from generator.model import (
     SyncWindow,
     Toleration,
 )
-from generator.resolve import layer_resources, registry_of  # resolve owns both rules
 
 Found = Iterator[tuple[KeyPath, str]]
 
@@ -622,15 +623,15 @@ def derived_name_problems(name: str, service: Service, provider: str) -> Iterato
     """Names the tree derives from a valid service name that the real systems would refuse."""
     canary = service.canary
     if provider == "aws" and service.repo is not None:  # only services with CI get a role
-        role = naming.ci_role_name_of(name)
+        role = naming.ci_role_name(name)
         if len(role) > MAX_IAM_ROLE_NAME:
             yield (
                 f"service name {name!r} makes the IAM role {role!r} {len(role)} characters"
                 f" long; IAM allows {MAX_IAM_ROLE_NAME}"
             )
     if canary is not None and canary.traffic != "replicas":
-        stable = naming.stable_service_name_of(name)
-        canary_service = naming.canary_service_name_of(name)
+        stable = naming.stable_service_name(name)
+        canary_service = naming.canary_service_name(name)
         longest = max(len(stable), len(canary_service))
         if longest > MAX_LABEL:
             yield (
@@ -639,7 +640,7 @@ def derived_name_problems(name: str, service: Service, provider: str) -> Iterato
             )
     if canary is not None and canary.traffic == "alb":
         # Annotation keys are qualified names: at most 63 characters after the prefix.
-        annotation = naming.alb_action_annotation_of(name)
+        annotation = naming.alb_action_annotation(name)
         key_name = annotation.rpartition("/")[2]
         if len(key_name) > MAX_LABEL:
             yield (
@@ -647,7 +648,7 @@ def derived_name_problems(name: str, service: Service, provider: str) -> Iterato
                 f" Rollouts writes {len(key_name)} characters long after the '/';"
                 f" Kubernetes allows {MAX_LABEL}"
             )
-    config_map = naming.config_map_name_of(name)
+    config_map = naming.config_map_name(name)
     if len(config_map) + KUSTOMIZE_HASH_SUFFIX > MAX_SUBDOMAIN:
         yield (
             f"service name {name!r} makes the generated ConfigMap '{config_map}-<hash>'"
@@ -694,14 +695,14 @@ def rendered_objects(name: str, service: Service) -> list[RenderedObject]:
     if canary is not None and canary.traffic != "replicas":
         objects += [
             RenderedObject(
-                kind="Service", name=naming.stable_service_name_of(name), role="stable Service"
+                kind="Service", name=naming.stable_service_name(name), role="stable Service"
             ),
             RenderedObject(
-                kind="Service", name=naming.canary_service_name_of(name), role="canary Service"
+                kind="Service", name=naming.canary_service_name(name), role="canary Service"
             ),
         ]
     objects.append(
-        RenderedObject(kind="ConfigMap", name=naming.config_map_name_of(name), role="ConfigMap")
+        RenderedObject(kind="ConfigMap", name=naming.config_map_name(name), role="ConfigMap")
     )
     return objects
 
@@ -739,7 +740,7 @@ def application_collisions(spec: Spec) -> Found:
     environments = [env for env in spec.environments if label_problem("", env) is None]
     for name in _well_named(spec):
         for env in environments:
-            app = naming.application_name_of(name, env)
+            app = naming.application_name(name, env)
             other, other_env = owners.setdefault(app, (name, env))
             if other != name:
                 yield (
@@ -758,10 +759,10 @@ def policy_application_collisions(spec: Spec) -> Found:
     a valid file invalid.
     """
     environments = [env for env in spec.environments if label_problem("", env) is None]
-    reserved = {naming.policy_application_name_of(env): env for env in environments}
+    reserved = {naming.policy_application_name(env): env for env in environments}
     for name in _well_named(spec):
         for env in environments:
-            app = naming.application_name_of(name, env)
+            app = naming.application_name(name, env)
             if app in reserved:
                 yield (
                     ("services", name),

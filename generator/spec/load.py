@@ -25,10 +25,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from generator import checks
-from generator.errors import InputError, KeyPath, Problem, did_you_mean, format_path
-from generator.locate import Locator
-from generator.model import Spec
+from generator.spec import checks
+from generator.spec.errors import InputError, KeyPath, Problem, did_you_mean, format_path
+from generator.spec.locate import Locator
+from generator.spec.model import Spec
 
 T = TypeVar("T")
 

@@ -42,7 +42,7 @@ FORMAT = 1
 # get the wide window. A timestamp that falls exactly on a second counts as whole-second.
 FINE_RACY_NS = 100_000_000
 COARSE_RACY_NS = 2_000_000_000
-PACKAGE = Path(__file__).parent
+PACKAGE = Path(__file__).parent.parent  # the generator package
 
 
 def cache_dir() -> Path | None:

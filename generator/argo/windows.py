@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from generator import syncwindows, timespec
-from generator.errors import InputError
+from generator.argo import syncwindows, timespec
 from generator.resolve import Model
+from generator.spec.errors import InputError
 
 EXIT_OK = 0
 _EARLIEST_YEAR, _LATEST_YEAR = 1900, 2999

@@ -19,11 +19,11 @@ import tomlkit
 import tomlkit.items
 from attrs import frozen
 
-from generator import write
-from generator.errors import InputError, KeyPath, did_you_mean, format_path
-from generator.load import load_text
-from generator.model import Spec
 from generator.resolve import promotion_order
+from generator.spec.errors import InputError, KeyPath, did_you_mean, format_path
+from generator.spec.load import load_text
+from generator.spec.model import Spec
+from generator.tree import write
 
 # A table header line: `[a.b."c"]` or `[[a.b]]`, maybe indented, maybe with a comment.
 _HEADER = re.compile(r"^[ \t]*(\[\[?)([^\[\]#\n]+)(\]\]?)[ \t]*(?:#.*)?$")
@@ -60,7 +60,16 @@ class Edit:
     old: str | None
 
 
-def set_image(config: Path, service: str, env: str, tag: str) -> int:
+@frozen(kw_only=True)
+class Change:
+    """A tag written (or found already there): the file's spec after it, and the old value."""
+
+    target: Target
+    old: str | None
+    spec: Spec
+
+
+def set_image(config: Path, service: str, env: str, tag: str) -> Change:
     """`gitopsgen set-image SERVICE ENV TAG`: what app CI runs after pushing an image."""
     text = read(config)
     spec = load_text(text, str(config)).spec
@@ -68,7 +77,7 @@ def set_image(config: Path, service: str, env: str, tag: str) -> int:
     return apply(config, text, spec, Target(service=service, env=env, tag=tag, source=None))
 
 
-def promote(config: Path, service: str, env: str) -> int:
+def promote(config: Path, service: str, env: str) -> Change:
     """`gitopsgen promote SERVICE --to ENV`: copy the tag of the environment promote_from names."""
     text = read(config)
     spec = load_text(text, str(config)).spec
@@ -108,19 +117,20 @@ def check_target(config: Path, spec: Spec, service: str, env: str) -> None:
         raise InputError(problems)
 
 
-def apply(config: Path, text: str, spec: Spec, target: Target) -> int:
+def apply(config: Path, text: str, spec: Spec, target: Target) -> Change:
     edit = edited(text, spec, target)
     where = f"{format_path(target.path)} in {config}"
     if edit.old == target.tag:
         print(f"{where} is already {quoted(target.tag)}: nothing to do")
-        return 0
+        return Change(target=target, old=edit.old, spec=spec)
     verify(text, edit.text, target)
-    load_text(edit.text, str(config))  # the loader's rules (e.g. no `latest`) before writing
+    # the loader's rules (e.g. no `latest`) before writing
+    after = load_text(edit.text, str(config)).spec
     write.write_atomic(config.resolve(), edit.text.encode("utf-8"))
     was = "unset" if edit.old is None else quoted(edit.old)
     origin = f" (from {target.source})" if target.source else ""
     print(f"{where}: {was} -> {quoted(target.tag)}{origin}")
-    return 0
+    return Change(target=target, old=edit.old, spec=after)
 
 
 def quoted(value: str) -> str:

@@ -1,0 +1,1 @@
+"""The Argo CD simulation: Go templates, cron and sync windows, ApplicationSet expansion."""

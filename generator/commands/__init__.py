@@ -1,0 +1,1 @@
+"""Commands beyond build/check/diff: tag edits, promotion, the real validators."""

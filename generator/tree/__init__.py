@@ -1,0 +1,1 @@
+"""Write: the only code that touches the output tree (owned-file manifest, atomic writes, cache)."""
