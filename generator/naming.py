@@ -203,3 +203,29 @@ def parse_artifact_registry(registry: str) -> ArtifactRepository:
             " repository id (lowercase letters, digits and '-', starting with a letter)"
         )
     return ArtifactRepository(location=location, project=project, repository=repository)
+
+
+# --- The trust chain: workflows, GitHub environments and identities that must agree ----------
+
+# The reusable workflow every app repository's CI calls, and the intake workflow that records
+# an image in services.toml; both live in the gitops repository.
+SERVICE_CI_WORKFLOW = ".github/workflows/service-ci.yml"
+INTAKE_WORKFLOW = ".github/workflows/intake.yml"
+# The GitHub environment of the gitops repository that holds the gitops App's key; it admits
+# the gitops branch only (Terraform renders it), so no other branch's workflow can read it.
+WRITER_ENVIRONMENT = "gitops-writer"
+# The AWS role (and GCP service account id) the intake workflow uses to read images and their
+# attestations from the registry: read-only, bound to the intake workflow on the gitops branch.
+INTAKE_IDENTITY_NAME = "gitops-intake"
+
+
+def workflow_ref(repo: str, workflow: str, branch: str) -> str:
+    """A workflow at a branch, as GitHub's `job_workflow_ref` claim and Sigstore's signer name it.
+
+    https://docs.github.com/en/actions/reference/security/oidc (`job_workflow_ref`).
+    """
+    return f"{repo}/{workflow}@refs/heads/{branch}"
+
+
+def intake_role_arn(account: str, region: str) -> str:
+    return f"arn:{aws_partition(region)}:iam::{account}:role/{INTAKE_IDENTITY_NAME}"
