@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument(
         "--body-file", type=Path, metavar="FILE", help="write the pull request's body here"
     )
+    promote.add_argument(
+        "--started-by", metavar="LOGIN", help="who started the promotion (named in the body)"
+    )
+    intake = command("intake", "verify an image's provenance before it is recorded", output=False)
+    intake.add_argument("service")
+    intake.add_argument("--tag", required=True, help="the image's tag")
+    intake.add_argument("--digest", required=True, help="the image's digest, sha256:<64 hex>")
     return parser
 
 
@@ -147,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         "windows": cmd_windows,
         "set-image": cmd_set_image,
         "promote": cmd_promote,
+        "intake": cmd_intake,
     }[args.command]
     return handler(args)
 
@@ -297,8 +305,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
     change = tags.promote(args.config, args.service, args.env)
     if args.github_output is not None:
         promotion.write_for_workflow(
-            promotion.pull_request(change),
+            promotion.pull_request(change, started_by=args.started_by),
             github_output=args.github_output,
             body_file=args.body_file,
         )
+    return EXIT_OK
+
+
+def cmd_intake(args: argparse.Namespace) -> int:
+    from generator.commands import intake
+
+    print(intake.run(args.config, args.service, tag=args.tag, digest=args.digest))
     return EXIT_OK

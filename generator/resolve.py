@@ -10,6 +10,7 @@ from typing import TypeVar
 from attrs import frozen
 
 from generator.naming import ecr_registry_host
+from generator.spec import pin
 from generator.spec.model import (
     Analysis,
     Canary,
@@ -23,6 +24,7 @@ from generator.spec.model import (
     SyncWindow,
     Toleration,
 )
+from generator.spec.pin import GeneratorPin
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMITS = {"cpu": "500m", "memory": "256Mi"}
@@ -115,7 +117,7 @@ class Model:
     registry: str
     environments: tuple[ResolvedEnv, ...]  # in promotion order
     services: tuple[ResolvedService, ...]  # sorted by name
-    generator: str = ""  # the pip requirement the workflows install gitopsgen from
+    generator: GeneratorPin  # the gitopsgen the workflows install
 
     def environment(self, name: str) -> ResolvedEnv:
         return next(env for env in self.environments if env.name == name)
@@ -137,8 +139,15 @@ def resolve(spec: Spec) -> Model:
         registry=registry,
         environments=environments,
         services=services,
-        generator=spec.gitops.generator,
+        generator=generator_pin(spec),
     )
+
+
+def generator_pin(spec: Spec) -> GeneratorPin:
+    parsed = pin.parse(spec.gitops.generator or "")
+    if isinstance(parsed, str):  # the checks refuse such a file before it is resolved
+        raise ValueError(parsed)
+    return parsed
 
 
 def promotion_order(environments: dict[str, Environment]) -> list[str]:

@@ -14,11 +14,20 @@ from generator.spec.errors import InputError
 from generator.spec.load import load_text
 from generator.spec.model import Service
 
+GENERATOR = (
+    'generator = "gitopsgen @ git+https://github.com/bank-org/gitopsgen@'
+    'fd0cbc4f9db151ed07109a4340d6145c805f7f00"'
+)
+PIN_FORMS = (
+    "'gitopsgen @ git+https://github.com/OWNER/gitopsgen@<full 40-hex commit>' or"
+    " 'gitopsgen==X.Y.Z --hash=sha256:<64 hex>'"
+)
+
 # A small valid services file; each case edits one spot of it. Line numbers matter.
 BASE = """\
 [gitops]
 repo = "acme/gitops"
-
+generator = "gitopsgen @ git+https://github.com/bank-org/gitopsgen@fd0cbc4f9db151ed07109a4340d6145c805f7f00"
 [cloud]
 provider = "aws"
 region = "eu-west-1"
@@ -206,7 +215,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "missing-top-level-table",
-        '[gitops]\nrepo = "acme/gitops"\n\n',
+        '[gitops]\nrepo = "acme/gitops"\n' + GENERATOR + "\n",
         "",
         ["1:1: gitops: missing required table [gitops]"],
     ),
@@ -749,9 +758,71 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "gitops-generator-empty",
-        'repo = "acme/gitops"',
-        'repo = "acme/gitops"\ngenerator = ""',
-        ["3:1: gitops.generator: '' is not a pip requirement (e.g. 'gitopsgen[validate]==1.2.0')"],
+        GENERATOR,
+        'generator = ""',
+        [f"3:1: gitops.generator: '' is not pinned: write {PIN_FORMS}"],
+    ),
+    (
+        "gitops-generator-missing",
+        GENERATOR + "\n",
+        "",
+        [
+            "1:2: gitops: 'generator' is required: pin the gitopsgen the workflows install,"
+            f" {PIN_FORMS}"
+        ],
+    ),
+    (
+        "gitops-generator-version-without-hash",
+        GENERATOR,
+        'generator = "gitopsgen==1.2.3"',
+        [f"3:1: gitops.generator: 'gitopsgen==1.2.3' is not pinned: write {PIN_FORMS}"],
+    ),
+    (
+        "gitops-generator-range",
+        GENERATOR,
+        'generator = "gitopsgen>=1.2 --hash=sha256:' + "a" * 64 + '"',
+        [
+            "3:1: gitops.generator: 'gitopsgen>=1.2 --hash=sha256:" + "a" * 64 + "' is not"
+            f" pinned: write {PIN_FORMS}"
+        ],
+    ),
+    (
+        "gitops-generator-short-commit",
+        GENERATOR,
+        'generator = "gitopsgen @ git+https://github.com/acme/gitopsgen@fd0cbc4"',
+        [
+            "3:1: gitops.generator: 'gitopsgen @ git+https://github.com/acme/gitopsgen@fd0cbc4'"
+            f" is not pinned: write {PIN_FORMS}"
+        ],
+    ),
+    (
+        "gitops-generator-branch",
+        GENERATOR,
+        'generator = "gitopsgen @ git+https://github.com/acme/gitopsgen@main"',
+        [
+            "3:1: gitops.generator: 'gitopsgen @ git+https://github.com/acme/gitopsgen@main'"
+            f" is not pinned: write {PIN_FORMS}"
+        ],
+    ),
+    (
+        "gitops-generator-pip-option",
+        GENERATOR,
+        'generator = "--index-url=https://evil.example/simple gitopsgen"',
+        [
+            "3:1: gitops.generator: '--index-url=https://evil.example/simple gitopsgen' is not"
+            f" pinned: write {PIN_FORMS}"
+        ],
+    ),
+    (
+        "gitops-generator-with-extra",
+        GENERATOR,
+        'generator = "gitopsgen[validate]==1.2.3 --hash=sha256:' + "a" * 64 + '"',
+        [
+            "3:1: gitops.generator: 'gitopsgen[validate]==1.2.3 --hash=sha256:"
+            + "a" * 64
+            + "' names an extra: leave it out (the workflows add [validate] where they run the"
+            f" validators); pin it as {PIN_FORMS}"
+        ],
     ),
     (
         "required-approvals",
@@ -1087,11 +1158,11 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "expression-in-generator",
-        'repo = "acme/gitops"',
-        'repo = "acme/gitops"\ngenerator = "gitopsgen${{ github.ref }}"',
+        GENERATOR,
+        'generator = "gitopsgen${{ github.ref }}"',
         [
-            "3:1: gitops.generator: must not contain '${{': GitHub Actions would evaluate it"
-            " as an expression"
+            "3:1: gitops.generator: 'gitopsgen${{ github.ref }}' is not pinned:"
+            f" write {PIN_FORMS}"
         ],
     ),
     (

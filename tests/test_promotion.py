@@ -21,7 +21,8 @@ def reference(tmp_path: Path) -> Path:
 
 
 def test_the_pull_request_of_a_promotion_to_prod(reference: Path) -> None:
-    pr = promotion.pull_request(tags.promote(reference, "payments-api", "prod"))
+    change = tags.promote(reference, "payments-api", "prod")
+    pr = promotion.pull_request(change, started_by="octocat")
     assert pr == promotion.PullRequest(
         title="promote(payments-api): prod <- abc123def",
         branch="promote/payments-api/prod",
@@ -29,12 +30,22 @@ def test_the_pull_request_of_a_promotion_to_prod(reference: Path) -> None:
             "Promotes **payments-api** to **prod**: `abc123def` from staging, replacing"
             " `def456abc`.\n"
             "\n"
+            "Required before this merges (the ruleset on `main`, `terraform/github.tf`):\n"
+            "- the render check passes, reported by GitHub Actions\n"
+            "- 2 approval(s) from @bank-org/platform-team, for the changes under"
+            " `apps/*/overlays/prod/`\n"
+            "- approvals are dismissed by a new push, and the last push must be approved by"
+            " someone other than its pusher\n"
+            "\n"
+            "Not enforced: @octocat started this promotion and may approve it; that approval"
+            " counts.\n"
+            "\n"
+            "For the reviewers:\n"
             "- [ ] The tag runs healthy in staging (Argo CD: `payments-api-staging` Synced and"
             " Healthy)\n"
             "- [ ] The diff changes only `services.toml` and `apps/payments-api/overlays/prod/`\n"
             "- [ ] The release notes between the two tags are read; migrations and flags are"
             " ready\n"
-            "- [ ] 2 approval(s) from @bank-org/platform-team (CODEOWNERS)\n"
             "- [ ] After merge, Argo CD syncs `payments-api-prod` by hand in Argo CD, within its"
             " sync windows\n"
         ),
@@ -53,7 +64,11 @@ def test_a_promotion_without_approvers_asks_the_team(reference: Path) -> None:
     reference.write_text(text.replace(approvers, ""), encoding="utf-8")
     pr = promotion.pull_request(tags.promote(reference, "orders-api", "staging"))
     assert (pr.reviewers, pr.team_reviewers) == ((), ("team-orders",))
-    assert "1 approval(s) from @bank-org/team-orders (CODEOWNERS)" in pr.body
+    assert (
+        "- no approval: services.toml names no approvers for staging; CODEOWNERS asks"
+        " @bank-org/team-orders to review\n"
+    ) in pr.body
+    assert "Not enforced" not in pr.body
 
 
 def test_promote_writes_the_step_outputs_and_the_body(reference: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ SMALL = """\
 # A services file with the layouts the commands must keep.
 [gitops]
 repo = "acme/gitops"
-
+generator = "gitopsgen @ git+https://github.com/bank-org/gitopsgen@fd0cbc4f9db151ed07109a4340d6145c805f7f00"
 [cloud]
 provider = "aws"
 region = "eu-west-1"

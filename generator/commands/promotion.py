@@ -29,43 +29,75 @@ class PullRequest:
     team_reviewers: tuple[str, ...]  # team slugs, without the organisation
 
 
-def pull_request(change: Change) -> PullRequest:
+def pull_request(change: Change, *, started_by: str | None = None) -> PullRequest:
     """Describe the promotion `change` (a `promote` edit) as a pull request."""
     model = resolve(change.spec)
     target = change.target
-    env = next(e for e in model.environments if e.name == target.env)
+    env = model.environment(target.env)
     owners = env.approvers or model.spec.teams[model.spec.services[target.service].team].owners
     handles = [owner.removeprefix("@") for owner in owners]
     return PullRequest(
         title=f"promote({target.service}): {target.env} <- {target.tag}",
         branch=f"promote/{target.service}/{target.env}",
-        body=body(model, change, owners),
+        body=body(model, change, owners, started_by),
         labels=("promotion", f"env:{target.env}"),
         reviewers=tuple(h for h in handles if "/" not in h),
         team_reviewers=tuple(h.split("/", 1)[1] for h in handles if "/" in h),
     )
 
 
-def body(model: Model, change: Change, owners: tuple[str, ...]) -> str:
+def body(model: Model, change: Change, owners: tuple[str, ...], started_by: str | None) -> str:
     target = change.target
     service, env_name = target.service, target.env
-    env = next(e for e in model.environments if e.name == env_name)
+    env = model.environment(env_name)
     source = env.promote_from or ""
-    before = change.old
-    sync = "automatically" if env.auto_sync else "by hand in Argo CD"
-    replaces = f", replacing `{before}`." if before else " (first deploy there)."
+    replaces = f", replacing `{change.old}`." if change.old else " (first deploy there)."
     source_app = naming.application_name(service, source)
     target_app = naming.application_name(service, env_name)
+    sync = "automatically" if env.auto_sync else "by hand in Argo CD"
     lines = [
         f"Promotes **{service}** to **{env_name}**: `{target.tag}` from {source}{replaces}",
         "",
+        *enforced(model, env_name, owners, started_by),
+        "",
+        "For the reviewers:",
         f"- [ ] The tag runs healthy in {source} (Argo CD: `{source_app}` Synced and Healthy)",
         f"- [ ] The diff changes only `services.toml` and `apps/{service}/overlays/{env_name}/`",
         "- [ ] The release notes between the two tags are read; migrations and flags are ready",
-        f"- [ ] {env.required_approvals} approval(s) from {', '.join(owners)} (CODEOWNERS)",
         f"- [ ] After merge, Argo CD syncs `{target_app}` {sync}, within its sync windows",
     ]
     return "\n".join(lines) + "\n"
+
+
+def enforced(
+    model: Model, env_name: str, owners: tuple[str, ...], started_by: str | None
+) -> list[str]:
+    """What GitHub enforces before the pull request merges, and what it does not: no more."""
+    env = model.environment(env_name)
+    branch = model.spec.gitops.branch
+    lines = [
+        f"Required before this merges (the ruleset on `{branch}`, `terraform/github.tf`):",
+        "- the render check passes, reported by GitHub Actions",
+    ]
+    if env.approvers and env.required_approvals:
+        lines += [
+            f"- {env.required_approvals} approval(s) from {', '.join(owners)}, for the changes"
+            f" under `apps/*/overlays/{env_name}/`",
+            "- approvals are dismissed by a new push, and the last push must be approved by"
+            " someone other than its pusher",
+        ]
+        if started_by:
+            lines += [
+                "",
+                f"Not enforced: @{started_by} started this promotion and may approve it; that"
+                " approval counts.",
+            ]
+    else:
+        lines.append(
+            f"- no approval: services.toml names no approvers for {env_name}; CODEOWNERS asks"
+            f" {', '.join(owners)} to review"
+        )
+    return lines
 
 
 def github_outputs(pr: PullRequest, body_path: Path) -> dict[str, str]:

@@ -6,21 +6,24 @@ comment beside it); a tag can be moved, a commit cannot.
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
 from typing import Any
 
 from attrs import frozen
 
 from generator import naming
 from generator.render.templating import render as render_template
+from generator.render.templating import templates_dir
 from generator.resolve import Model, ResolvedEnv, ResolvedService
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
-SERVICE_CI_PATH = ".github/workflows/service-ci.yml"
+SERVICE_CI_PATH = naming.SERVICE_CI_WORKFLOW
+INTAKE_PATH = naming.INTAKE_WORKFLOW
+PINS_FILE = "github/action-pins.toml"
 PROMOTE_PATH = ".github/workflows/promote.yml"
 RENDER_CHECK_PATH = ".github/workflows/render-check.yml"
 PYTHON_VERSION = "3.12"
-# The GitHub environment of the gitops repository that holds the App's key for promotions.
-PROMOTION_ENVIRONMENT = "promotion"
 # The Trivy binary trivy-action installs; v0.69.4 was the compromised release (GHSA-69fq-xp46-6x23).
 TRIVY_VERSION = "v0.69.3"
 # The platform's own paths: everything that is not one service's base or overlay.
@@ -40,66 +43,12 @@ class Pin:
         return f"{self.action}@{self.sha}"
 
 
-PINS = {
-    "checkout": Pin(
-        action="actions/checkout", sha="8e8c483db84b4bee98b60c0593521ed34d9990e8", version="v6.0.1"
-    ),
-    "setup_python": Pin(
-        action="actions/setup-python",
-        sha="a26af69be951a213d495a4c3e4e4022e16d87065",
-        version="v5.6.0",
-    ),
-    "app_token": Pin(
-        action="actions/create-github-app-token",
-        sha="df432ceedc7162793a195dd1713ff69aefc7379e",
-        version="v2.0.6",
-    ),
-    "hadolint": Pin(
-        action="hadolint/hadolint-action",
-        sha="54c9adbab1582c2ef04b2016b760714a4bfde3cf",
-        version="v3.1.0",
-    ),
-    "buildx": Pin(
-        action="docker/setup-buildx-action",
-        sha="e468171a9de216ec08956ac3ada2f0791b6bd435",
-        version="v3.11.1",
-    ),
-    "build_push": Pin(
-        action="docker/build-push-action",
-        sha="263435318d21b8e681c14492fe198d362a7d2c83",
-        version="v6.18.0",
-    ),
-    "docker_login": Pin(
-        action="docker/login-action",
-        sha="5e57cd118135c172c3672efd75eb46360885c0ef",
-        version="v3.6.0",
-    ),
-    "aws_credentials": Pin(
-        action="aws-actions/configure-aws-credentials",
-        sha="b47578312673ae6fa5b5096b330d9fbac3d116df",
-        version="v4.2.1",
-    ),
-    "ecr_login": Pin(
-        action="aws-actions/amazon-ecr-login",
-        sha="062b18b96a7aff071d4dc91bc00c4c1a7945b076",
-        version="v2.0.1",
-    ),
-    "gcp_auth": Pin(
-        action="google-github-actions/auth",
-        sha="ba79af03959ebeac9769e648f473a284504d9193",
-        version="v2.1.10",
-    ),
-    "trivy": Pin(
-        action="aquasecurity/trivy-action",
-        sha="ed142fd0673e97e23eac54620cfb913e5ce36c25",
-        version="v0.36.0",
-    ),
-    "create_pr": Pin(
-        action="peter-evans/create-pull-request",
-        sha="271a8d0340265f705b14b6d32b9829c1cb33d45e",
-        version="v7.0.8",
-    ),
-}
+@cache
+def pins() -> dict[str, Pin]:
+    """The pinned actions, from the one data file a bot updates (templates/github)."""
+    with (templates_dir() / PINS_FILE).open("rb") as file:
+        table = tomllib.load(file)
+    return {key: Pin(**entry) for key, entry in table.items()}
 
 
 def render(model: Model) -> dict[str, str]:
@@ -109,13 +58,15 @@ def render(model: Model) -> dict[str, str]:
         SERVICE_CI_PATH: render_template("github/service-ci.yml", **context),
         RENDER_CHECK_PATH: render_template("github/render-check.yml", **context),
     }
+    built_by_ci = [service.name for service in model.services if service.repo]
+    if built_by_ci:
+        files[INTAKE_PATH] = render_template("github/intake.yml", **context, services=built_by_ci)
     targets = promotion_targets(model)
     if targets and model.services:
         files[PROMOTE_PATH] = render_template(
             "github/promote.yml",
             **context,
             services=[service.name for service in model.services],
-            promotion_environment=PROMOTION_ENVIRONMENT,
             targets=[env.name for env in targets],
         )
     for service in model.services:
@@ -133,7 +84,7 @@ def common_context(model: Model) -> dict[str, Any]:
     cloud = model.spec.cloud
     owner, _, name = gitops.repo.partition("/")
     return {
-        "pins": PINS,
+        "pins": pins(),
         "provider": cloud.provider,
         "region": cloud.region,
         "registry_host": model.registry.split("/", 1)[0],
@@ -145,6 +96,13 @@ def common_context(model: Model) -> dict[str, Any]:
         "gitops_branch": gitops.branch,
         "first_env": model.environments[0].name,
         "generator": model.generator,
+        "writer_environment": naming.WRITER_ENVIRONMENT,
+        "intake_workflow_file": INTAKE_PATH.rsplit("/", 1)[1],
+        "intake_identity": naming.INTAKE_IDENTITY_NAME,
+        "intake_login_role": naming.intake_role_arn(cloud.account, cloud.region),
+        "intake_login_service_account": cloud.service_account,
+        "ci_login_role": "${{ inputs.aws_role_arn }}",
+        "ci_login_service_account": cloud.service_account,
         "python_version": PYTHON_VERSION,
         "trivy_version": TRIVY_VERSION,
     }

@@ -12,6 +12,7 @@ from attrs import frozen
 from generator import naming
 from generator.argo import syncwindows, timespec
 from generator.resolve import layer_resources, registry_of  # resolve owns both rules
+from generator.spec import pin
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
     Analysis,
@@ -200,13 +201,19 @@ def check_gitops(spec: Spec) -> Found:
     yield from repo_problems(("gitops", "repo"), spec.gitops.repo)
     if not spec.gitops.branch.strip() or any(c.isspace() for c in spec.gitops.branch):
         yield ("gitops", "branch"), f"{spec.gitops.branch!r} is not a git branch name"
-    requirement = spec.gitops.generator
-    if not requirement.strip() or "\n" in requirement or "\r" in requirement:
+    yield from generator_problems(spec.gitops.generator)
+
+
+def generator_problems(requirement: str | None) -> Found:
+    if requirement is None:
         yield (
-            ("gitops", "generator"),
-            f"{requirement!r} is not a pip requirement (e.g. 'gitopsgen[validate]==1.2.0')",
+            ("gitops",),
+            f"'generator' is required: pin the gitopsgen the workflows install, {pin.EXAMPLES}",
         )
-    yield from _found(("gitops", "generator"), expression_problem(requirement))
+        return
+    parsed = pin.parse(requirement)
+    if isinstance(parsed, str):
+        yield ("gitops", "generator"), parsed
 
 
 def expression_problem(value: str) -> str | None:

@@ -22,10 +22,9 @@ TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 class Gitops:
     repo: str
     branch: str = "main"
-    # The pip requirement the workflows install gitopsgen from (with the `validate` extra).
-    # Pin it (`gitopsgen[validate]==X.Y.Z` or a git URL at a commit) so CI renders exactly what
-    # you rendered; the default is unpinned because generated files never carry a version.
-    generator: str = "gitopsgen[validate]"
+    # The gitopsgen the workflows install, pinned (spec/pin.py): required, no default, since
+    # generated files never carry a version and an unpinned install runs whatever is served.
+    generator: str | None = None
 
 
 @frozen(kw_only=True)

@@ -1,0 +1,244 @@
+"""`gitopsgen intake`: decide whether an image may be recorded for a service, from its provenance.
+
+The intake workflow runs this on the gitops branch with the values an app repository's CI
+dispatched, none of them trusted. It asks `gh attestation verify` to check the image's
+Sigstore-signed SLSA provenance against exactly the identity gitopsgen expects, then checks
+the verified certificate again itself (so the rule is tested here, not only in gh's flags):
+
+- signed by the gitops repository's reusable workflow at the gitops branch (`buildSignerURI`),
+- built from the service's own repository (`sourceRepositoryURI`) at its CI branch,
+- on a GitHub-hosted runner, with the digest as the statement's subject,
+- newer than the build recorded now (by the attestations' verified signing times).
+
+Certificate fields: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md;
+the JSON is sigstore-go's VerificationResult, as `gh attestation verify --format json` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from generator import naming
+from generator.resolve import Model, ResolvedService, resolve
+from generator.spec import checks
+from generator.spec.errors import InputError, did_you_mean
+from generator.spec.load import load_file
+
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
+
+
+class Refused(InputError):
+    """The request is not recorded: each line says why."""
+
+
+@frozen(kw_only=True)
+class Expected:
+    """The identity an image of the service must have been built and signed with."""
+
+    image: str
+    source_repository: str  # https://github.com/<owner>/<name>
+    source_ref: str
+    signer: str  # https://github.com/<gitops>/.github/workflows/service-ci.yml@refs/heads/<b>
+
+
+@frozen(kw_only=True)
+class Build:
+    """One verified attestation: what it says and when it was signed."""
+
+    digest: str
+    signed_at: datetime
+
+
+def run(config: Path, service: str, *, tag: str, digest: str) -> str:
+    """Verify the request; return the message to print, or raise Refused."""
+    model = resolve(load_file(config).spec)
+    target = checked_request(model, service, tag=tag, digest=digest)
+    expected = expected_identity(model, target)
+    env = model.environments[0].name
+    current = target_digest(model, service, env)
+    if current == digest:
+        return f"{service}: {digest} is already recorded in {env}: nothing to do"
+    candidate = verify(expected, digest)
+    if current is None:
+        return f"{service}: {digest} verified; {env} records no digest yet"
+    try:
+        recorded = verify(expected, current)
+    except Refused as exc:  # e.g. recorded before attestations: nothing to compare with
+        return (
+            f"{service}: {digest} verified; the recorded {current} could not be verified "
+            f"({exc.problems[0]}), so the build order is not checked"
+        )
+    if candidate.signed_at <= recorded.signed_at:
+        raise Refused(
+            [
+                f"{service}: {digest} was built at {candidate.signed_at.isoformat()}, not after "
+                f"the {current} recorded in {env} ({recorded.signed_at.isoformat()}): "
+                "an older build never replaces a newer one"
+            ]
+        )
+    return f"{service}: {digest} verified, newer than the recorded {current}"
+
+
+def checked_request(model: Model, service: str, *, tag: str, digest: str) -> ResolvedService:
+    problems = []
+    found = next((s for s in model.services if s.name == service), None)
+    if found is None:
+        problems.append(
+            f"unknown service {service!r}{did_you_mean(service, [s.name for s in model.services])}"
+        )
+    elif found.repo is None:
+        problems.append(f"service {service!r} has no repo in services.toml: no CI builds it")
+    if not DIGEST.fullmatch(digest):
+        problems.append(f"{digest!r} is not an image digest: write sha256:<64 lowercase hex>")
+    if (problem := checks.tag_problem(tag)) is not None:
+        problems.append(f"tag: {problem}")
+    if problems:
+        raise Refused(problems)
+    assert found is not None
+    return found
+
+
+def expected_identity(model: Model, service: ResolvedService) -> Expected:
+    gitops = model.spec.gitops
+    signer = naming.workflow_ref(gitops.repo, naming.SERVICE_CI_WORKFLOW, gitops.branch)
+    return Expected(
+        image=service.image,
+        source_repository=f"https://github.com/{service.repo}",
+        source_ref=f"refs/heads/{naming.APP_CI_BRANCH}",
+        signer=f"https://github.com/{signer}",
+    )
+
+
+def target_digest(model: Model, service: str, env: str) -> str | None:
+    placement = model.spec.services[service].envs.get(env)
+    return getattr(placement, "digest", None) if placement is not None else None
+
+
+def gh_command(expected: Expected, digest: str) -> list[str]:
+    """`gh attestation verify` with every identity rule gitopsgen expects, as gh's flags."""
+    return [
+        "attestation",
+        "verify",
+        f"oci://{expected.image}@{digest}",
+        "--bundle-from-oci",  # from the registry beside the image: no cross-repository token
+        "--repo",
+        expected.source_repository.removeprefix("https://github.com/"),
+        "--cert-identity",
+        expected.signer,
+        "--cert-oidc-issuer",
+        GITHUB_OIDC_ISSUER,
+        "--source-ref",
+        expected.source_ref,
+        "--predicate-type",
+        SLSA_PROVENANCE,
+        "--deny-self-hosted-runners",
+        "--format",
+        "json",
+    ]
+
+
+def verify(expected: Expected, digest: str) -> Build:
+    """Run gh, then check what it verified; the Build, or Refused with the reason."""
+    gh = shutil.which("gh")
+    if gh is None:
+        raise InputError(
+            ["gh (GitHub CLI) is not on PATH: GitHub's runners have it; elsewhere install it"]
+        )
+    result = subprocess.run(
+        [gh, *gh_command(expected, digest)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        reason = result.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise Refused([f"{digest}: gh attestation verify refused it: {reason[0]}"])
+    try:
+        results = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise Refused([f"{digest}: gh attestation verify printed no JSON"]) from None
+    return checked_build(expected, digest, results)
+
+
+def checked_build(expected: Expected, digest: str, results: Any) -> Build:
+    """The newest signing time among the results that match every rule, or Refused."""
+    if not isinstance(results, list) or not results:
+        raise Refused([f"{digest}: no verified attestation"])
+    problems: list[str] = []
+    times: list[datetime] = []
+    for result in results:
+        found = mismatches(expected, digest, result)
+        if found:
+            problems.extend(found)
+        else:
+            times.append(signed_at(result))
+    if not times:
+        raise Refused(sorted(set(problems)))
+    return Build(digest=digest, signed_at=max(times))
+
+
+def mismatches(expected: Expected, digest: str, result: Any) -> list[str]:
+    """What in one verified attestation differs from what gitopsgen expects."""
+    verified = _field(result, "verificationResult")
+    cert = _field(verified, "signature", "certificate")
+    statement = _field(verified, "statement")
+    subjects = _field(statement, "subject") or []
+    digests = {"sha256:" + str(_field(s, "digest", "sha256")) for s in subjects}
+    checks: Sequence[tuple[str, object, object]] = (
+        (
+            "built from",
+            _casefold(_field(cert, "sourceRepositoryURI")),
+            _casefold(expected.source_repository),
+        ),
+        ("at the ref", _field(cert, "sourceRepositoryRef"), expected.source_ref),
+        ("signed by", _field(cert, "buildSignerURI"), expected.signer),
+        ("with the OIDC issuer", _field(cert, "issuer"), GITHUB_OIDC_ISSUER),
+        ("on a runner", _field(cert, "runnerEnvironment"), "github-hosted"),
+        ("with the predicate", _field(statement, "predicateType"), SLSA_PROVENANCE),
+    )
+    found = [
+        f"{digest}: the attestation says it was {what} {got!r}, not {want!r}"
+        for what, got, want in checks
+        if got != want
+    ]
+    if digest not in digests:
+        found.append(f"{digest}: the attestation is about {sorted(digests)}, not this digest")
+    return found
+
+
+def signed_at(result: Any) -> datetime:
+    stamps = _field(result, "verificationResult", "verifiedTimestamps") or []
+    times = [_timestamp(_field(stamp, "timestamp")) for stamp in stamps]
+    known = [time for time in times if time is not None]
+    if not known:
+        raise Refused(["the attestation has no verified signing time"])
+    return min(known)  # the earliest trusted witness of the signature
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _field(value: Any, *path: str) -> Any:
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _casefold(value: object) -> object:
+    """GitHub owner and repository names are case-insensitive."""
+    return value.casefold() if isinstance(value, str) else value
