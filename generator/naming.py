@@ -8,6 +8,7 @@ loader refuses exactly what Terraform could not use.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from attrs import frozen
@@ -229,3 +230,92 @@ def workflow_ref(repo: str, workflow: str, branch: str) -> str:
 
 def intake_role_arn(account: str, region: str) -> str:
     return f"arn:{aws_partition(region)}:iam::{account}:role/{INTAKE_IDENTITY_NAME}"
+
+
+# The status check the gitops branch's ruleset requires: the render check job's name.
+RENDER_CHECK_CONTEXT = "render-check"
+# The labels a promotion pull request carries; Terraform creates them in the gitops repository.
+PROMOTION_LABEL = "promotion"
+
+
+def promotion_env_label(env: str) -> str:
+    """The label of a promotion pull request to `env`."""
+    return f"env:{env}"
+
+
+# --- OIDC subjects: what the cloud trusts, and the claim templates GitHub builds them from ---
+#
+# Each repository's subject claim is customised (Terraform sets the template) to a list of
+# `key:value` pairs in this order, every value an immutable ID or an exact ref
+# (https://docs.github.com/en/actions/reference/security/oidc, "Customizing the subject
+# claims"). Renaming or transferring a repository changes neither, and a customised template
+# does not depend on GitHub's default subject format (name-based, or the immutable
+# `repo:OWNER@ID/REPO@ID` format of repositories created after 15 July 2026).
+
+# App repositories: a push to APP_CI_BRANCH running the gitops repository's reusable CI.
+CI_SUBJECT_CLAIM_KEYS = ("repository_owner_id", "repository_id", "ref", "job_workflow_ref")
+# The gitops repository: its workflows are not reusable-workflow calls, so `job_workflow_ref`
+# may be absent; `workflow_ref` is always present. `context` is `ref:refs/heads/<branch>` for
+# a job without a GitHub environment (`environment:<name>` for one with).
+INTAKE_SUBJECT_CLAIM_KEYS = ("repository_owner_id", "repository_id", "context", "workflow_ref")
+# The events that may obtain cloud credentials: CI publishes on pushes, intake is dispatched.
+APP_CI_EVENT = "push"
+INTAKE_EVENT = "workflow_dispatch"
+
+
+def ci_subject(owner_id: str, repo_id: str, gitops_repo: str, gitops_branch: str) -> str:
+    """The `sub` of a token of an app repository's CI: a push to APP_CI_BRANCH, in a job of
+    the gitops repository's reusable SERVICE_CI_WORKFLOW at the gitops branch."""
+    job_workflow = workflow_ref(gitops_repo, SERVICE_CI_WORKFLOW, gitops_branch)
+    return (
+        f"repository_owner_id:{owner_id}:repository_id:{repo_id}"
+        f":ref:refs/heads/{APP_CI_BRANCH}:job_workflow_ref:{job_workflow}"
+    )
+
+
+def intake_subject(owner_id: str, repo_id: str, gitops_repo: str, gitops_branch: str) -> str:
+    """The `sub` of a token of the gitops repository's INTAKE_WORKFLOW at the gitops branch,
+    in a job without a GitHub environment (the registry-reading job needs none)."""
+    workflow = workflow_ref(gitops_repo, INTAKE_WORKFLOW, gitops_branch)
+    return (
+        f"repository_owner_id:{owner_id}:repository_id:{repo_id}"
+        f":ref:refs/heads/{gitops_branch}:workflow_ref:{workflow}"
+    )
+
+
+# --- Google Cloud: one Artifact Registry repository and one service account per service ------
+
+_SA_PREFIX = "github-ci-"
+_SA_MAX = 30
+_SA_HASH = 6
+
+
+def artifact_repository_id(prefix: str, service: str) -> str:
+    """The Artifact Registry repository holding a service's images: `<prefix>-<service>`.
+
+    Artifact Registry grants access per repository only, so each service has its own and its
+    CI can push to it alone. `prefix` is cloud.registry_repository (or the repository of a
+    cloud.registry override).
+    """
+    return f"{prefix}-{service}"
+
+
+def ci_service_account_id(service: str) -> str:
+    """The service account (gcp) a service's CI impersonates: `github-ci-<service>`, or, past
+    Google's 30 characters, its first characters and a hash of the whole name."""
+    whole = f"{_SA_PREFIX}{service}"
+    if len(whole) <= _SA_MAX:
+        return whole
+    digest = hashlib.sha256(service.encode()).hexdigest()[:_SA_HASH]
+    keep = _SA_MAX - len(_SA_PREFIX) - 1 - _SA_HASH
+    return f"{_SA_PREFIX}{service[:keep].rstrip('-')}-{digest}"
+
+
+def ci_service_account_email(project: str, service: str) -> str:
+    return f"{ci_service_account_id(service)}@{project}{_SERVICE_ACCOUNT_DOMAIN}"
+
+
+def intake_service_account_email(project: str) -> str:
+    """The service account (gcp) the intake workflow impersonates: reads every service's
+    Artifact Registry repository, writes none."""
+    return f"{INTAKE_IDENTITY_NAME}@{project}{_SERVICE_ACCOUNT_DOMAIN}"

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from attrs import frozen
 
-from generator.naming import ecr_registry_host
+from generator.naming import artifact_repository_id, ecr_registry_host
 from generator.spec import pin
 from generator.spec.model import (
     Analysis,
@@ -181,6 +181,16 @@ def registry_of(spec: Spec) -> str:
     return f"{cloud.region}-docker.pkg.dev/{cloud.account}/{cloud.registry_repository}"
 
 
+def image_repository_of(spec: Spec, registry: str, service: str) -> str:
+    """Where a service's images live: the registry, or on Google Cloud the service's own
+    Artifact Registry repository `<registry>-<service>` (IAM is per repository there, so
+    only a repository of its own lets a service's CI push that service's images alone)."""
+    if spec.cloud.provider != "gcp":
+        return registry
+    parent, _, prefix = registry.rpartition("/")
+    return f"{parent}/{artifact_repository_id(prefix, service)}"
+
+
 def _resolve_env(name: str, env: Environment, *, first: bool) -> ResolvedEnv:
     limit, backoff = FIRST_ENV_RETRY if first else LATER_ENV_RETRY
     retry = env.retry
@@ -218,7 +228,7 @@ def _resolve_service(
         team=service.team,
         namespace=service.namespace or name,
         repo=service.repo,
-        image=f"{registry}/{image_name}",
+        image=f"{image_repository_of(spec, registry, name)}/{image_name}",
         image_name=image_name,
         port=service.port,
         liveness=service.liveness,

@@ -742,6 +742,64 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["10:1: platform.owners: needs at least one owner"],
     ),
     (
+        "approver-is-a-user",
+        PROD,
+        'approvers = ["@acme/leads", "@alice"]',
+        [
+            "20:29: environments.prod.approvers[1]: '@alice' is a user, but the ruleset of the"
+            " gitops branch requires the approval of the prod overlays from teams only: write"
+            " a team '@acme/<team>'"
+        ],
+    ),
+    (
+        "approver-team-of-another-org",
+        PROD,
+        'approvers = ["@other/leads"]',
+        [
+            "20:14: environments.prod.approvers[0]: team '@other/leads' is not a team of"
+            " 'acme', the gitops repository's owner: only its teams can be required"
+            " reviewers there"
+        ],
+    ),
+    (
+        "platform-owner-is-a-user",
+        'owners = ["@acme/platform"]',
+        'owners = ["@acme/platform", "@bob"]',
+        [
+            "10:29: platform.owners[1]: '@bob' is a user, but the ruleset of the gitops branch"
+            " requires the approval of the platform's paths from teams only: write a team"
+            " '@acme/<team>'"
+        ],
+    ),
+    (
+        "required-approvals-above-the-ruleset-limit",
+        PROD,
+        PROD + "\nrequired_approvals = 11",
+        [
+            "21:1: environments.prod.required_approvals: must be at most 10, the most a"
+            " ruleset's required reviewers can demand; got 11"
+        ],
+    ),
+    (
+        "app-repo-of-another-owner",
+        'repo = "acme/hello"',
+        'repo = "other/hello"',
+        [
+            "27:1: services.hello.repo: 'other/hello' is not a repository of 'acme', the"
+            " gitops repository's owner: terraform/github.tf sets each app repository's OIDC"
+            " subject through the one GitHub provider of that owner"
+        ],
+    ),
+    (
+        "app-repo-is-the-gitops-repo",
+        'repo = "acme/hello"',
+        'repo = "acme/gitops"',
+        [
+            "27:1: services.hello.repo: 'acme/gitops' is the gitops repository, whose OIDC"
+            " subject is the intake's: build the service in a repository of its own"
+        ],
+    ),
+    (
         "repo-format",
         SERVICE,
         'repo = "hello"',
@@ -1232,8 +1290,9 @@ VALID: list[tuple[str, str, str, str]] = [
     (
         "long-name-on-gcp-has-no-role",
         'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
-        GCP + f'[services.{"g" * 63}]\nteam = "web"\nrepo = "acme/g"' + TAGGED + "\n",
-        f"ci/{'g' * 63}.yaml",
+        # `apps-<service>`, the service's Artifact Registry repository, at its 63 characters
+        GCP + f'[services.{"g" * 58}]\nteam = "web"\nrepo = "acme/g"' + TAGGED + "\n",
+        f"ci/{'g' * 58}.yaml",
     ),
     (
         "routed-canary-at-the-limit",
@@ -1492,3 +1551,28 @@ def test_warnings_for_settings_that_do_nothing() -> None:
         " failure_limit (3) is not below count (3)",
         "s.toml:34:1: services.hello.envs.dev.replicas: is ignored: the HPA owns the replica count",
     ]
+
+
+AWS_CLOUD = 'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n'
+
+
+def test_a_gcp_service_whose_artifact_repository_id_is_too_long() -> None:
+    # Each service's images live in the Artifact Registry repository `apps-<service>`.
+    name = "g" * 59
+    text = edit(AWS_CLOUD, GCP, edit(*another_service(name, 'team = "web"')))
+    assert problems_of(text) == [
+        f"s.toml:28:11: services.{name}: service name '{name}' makes its Artifact Registry"
+        f" repository 'apps-{name}' 64 characters long; Artifact Registry allows 63"
+    ]
+
+
+def test_a_gcp_gitops_branch_too_long_for_the_google_subject() -> None:
+    text = edit(
+        AWS_CLOUD, GCP, edit('repo = "acme/gitops"', f'repo = "acme/gitops"\nbranch = "{"b" * 78}"')
+    )
+    assert problems_of(text) == [
+        "s.toml:3:1: gitops.branch: is 78 bytes long; on Google Cloud the intake's"
+        " google.subject 'repository_id:<id>:ref:refs/heads/<branch>' must fit in 127 bytes,"
+        " which leaves the branch 77"
+    ]
+    assert load_text(text.replace("b" * 78, "b" * 77), "s.toml").warnings == ()

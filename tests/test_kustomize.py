@@ -162,7 +162,11 @@ def test_overlay_workload_fields(builds: Builds, spec: str, service_name: str, e
     assert {doc["metadata"].get("namespace") for doc in docs} == {service.namespace}
     image_name = raw["services"][service_name].get("image", service_name)
     tag = raw["services"][service_name]["envs"][env]["tag"]
-    assert container["image"] == f"{model.registry}/{image_name}:{tag}"
+    # On Google Cloud each service's images live in a repository of its own.
+    repository = (
+        f"{model.registry}-{service_name}" if model.spec.cloud.provider == "gcp" else model.registry
+    )
+    assert container["image"] == f"{repository}/{image_name}:{tag}"
     assert container["resources"] == {
         side: values
         for side, values in (

@@ -116,6 +116,7 @@ def ci_services(model: Model) -> list[Any]:
 
 def test_renders_the_files_of_its_cloud(spec_name: str) -> None:
     assert sorted(tf_files(spec_name)) == [
+        "terraform/github.tf",
         "terraform/main.tf",
         "terraform/outputs.tf",
         "terraform/providers.tf",
@@ -123,7 +124,9 @@ def test_renders_the_files_of_its_cloud(spec_name: str) -> None:
         "terraform/versions.tf",
     ]
     provider = "aws" if spec_name in AWS_SPECS else "google"
-    assert [next(iter(p)) for p in parsed(spec_name)["provider"]] == [provider]
+    assert sorted(next(iter(p)) for p in parsed(spec_name)["provider"]) == sorted(
+        [provider, "github"]
+    )
 
 
 def test_every_file_parses_as_hcl(spec_name: str) -> None:
@@ -134,10 +137,13 @@ def test_every_file_parses_as_hcl(spec_name: str) -> None:
 def test_required_providers_are_pinned(spec_name: str) -> None:
     (settings,) = parsed(spec_name)["terraform"]
     assert settings["required_version"] == ">= 1.5.0"
-    ((name, requirement),) = settings["required_providers"][0].items()
-    assert name == ("aws" if spec_name in AWS_SPECS else "google")
-    assert requirement["source"] == f"hashicorp/{name}"
-    assert requirement["version"] in {"~> 6.0", ">= 6.0, < 8.0"}
+    requirements = settings["required_providers"][0]
+    cloud = "aws" if spec_name in AWS_SPECS else "google"
+    assert sorted(requirements) == sorted([cloud, "github"])
+    assert requirements[cloud]["source"] == f"hashicorp/{cloud}"
+    assert requirements[cloud]["version"] in {"~> 6.0", ">= 6.0, < 8.0"}
+    # required_reviewers in github_repository_ruleset came with 6.11.0
+    assert requirements["github"] == {"source": "integrations/github", "version": "~> 6.11"}
 
 
 def test_every_variable_has_a_description_and_a_type(spec_name: str) -> None:
@@ -171,16 +177,16 @@ def test_no_cluster_permissions(spec_name: str) -> None:
 
 
 @pytest.mark.parametrize("name", AWS_SPECS)
-def test_each_subject_and_repository_arn_appears_exactly_once(name: str) -> None:
+def test_each_repository_arn_appears_once_per_role(name: str) -> None:
     model = model_of(name)
     text = "\n".join(tf_files(name).values())
     assert ci_services(model)
     for service in ci_services(model):
-        subject = f"repo:{service.repo}:ref:refs/heads/main"
         cloud = model.spec.cloud
         arn = f"arn:aws:ecr:{cloud.region}:{cloud.account}:repository/{service.image_name}"
-        assert text.count(f'"{subject}"') == 1, subject
-        assert text.count(f'"{arn}"') == 1, arn
+        # the service's role pushes there; the intake role reads there
+        assert text.count(f'"{arn}"') == 2, arn
+    assert '"repo:' not in text  # no name-based subject anywhere
 
 
 def test_reference_roles_exactly() -> None:
@@ -189,7 +195,7 @@ def test_reference_roles_exactly() -> None:
         "role_name": "github-ci-payments-api",
         "description": "GitHub Actions CI of bank-org/payments-api (main branch): pushes the "
         "payments-api image.",
-        "subject": "repo:bank-org/payments-api:ref:refs/heads/main",
+        "repository": "payments-api",
         "repository_arn": "arn:aws:ecr:me-south-1:111111111111:repository/payments-api",
     }
     assert sorted(roles) == ["ledger-worker", "orders-api", "payments-api", "trading-engine"]
@@ -251,16 +257,16 @@ def test_trust_policy_requires_audience_and_exact_subject(name: str) -> None:
     }
     assert all(c["test"] == "StringEquals" for c in conditions.values())
     assert conditions["token.actions.githubusercontent.com:sub"]["values"] == [
-        "${each.value.subject}"
+        "${local.ci_subjects[each.value.repository]}"
     ]
     assert conditions["token.actions.githubusercontent.com:aud"]["values"] == [
         "${local.github_oidc_audience}"
     ]
     assert locals_of(doc)["github_oidc_audience"] == "sts.amazonaws.com"
-    for role in locals_of(doc)["ci_roles"].values():
-        assert re.fullmatch(r"repo:[\w.-]+/[\w.-]+:ref:refs/heads/main", role["subject"])
-        assert "*" not in role["subject"]
-        assert "?" not in role["subject"]
+    model = model_of(name)
+    assert {role["repository"] for role in locals_of(doc)["ci_roles"].values()} == {
+        (s.repo or "").split("/")[1] for s in ci_services(model)
+    }
 
 
 @pytest.mark.parametrize("name", AWS_SPECS)
@@ -323,7 +329,7 @@ def test_no_wildcard_actions_and_the_only_star_resource_is_the_login(name: str) 
             assert condition["test"] == "StringEquals"
     text = "\n".join(tf_files(name).values())
     assert "StringLike" not in text
-    assert text.count('"*"') == 1
+    assert text.count('"*"') == 2  # the registry login of the CI roles and of the intake
 
 
 def test_a_spec_without_app_repositories_has_no_roles() -> None:
@@ -333,6 +339,7 @@ def test_a_spec_without_app_repositories_has_no_roles() -> None:
     main = terraform.render(model)["terraform/main.tf"]
     assert "  ci_roles = {}\n" in main
     assert locals_of(plain(hcl2.loads(main)))["ci_roles"] == {}
+    assert "intake" not in main  # nothing to read: no intake role
 
 
 def test_arns_use_the_partition_of_the_region() -> None:
@@ -365,6 +372,293 @@ def test_a_registry_path_is_part_of_the_ecr_repository_name() -> None:
     assert locals_of(plain(hcl2.loads(main)))["ci_roles"]["hello"]["repository_arn"] == arn
 
 
+# --- GitHub: the subjects the cloud trusts, evaluated by Terraform ---------------------------
+
+OWNER_ID, GITOPS_ID = "65", "99"
+
+
+def fake_repo_ids(model: Model) -> dict[str, int]:
+    """Repository ids standing in for GitHub's: app repositories 101, 102, ... by name."""
+    names = sorted({(s.repo or "").split("/")[1] for s in ci_services(model)})
+    return {name: 101 + i for i, name in enumerate(names)}
+
+
+def offline_locals(name: str) -> str:
+    """github.tf's locals with the GitHub data sources replaced by fixed ids: what Terraform
+    evaluates without a provider."""
+    text = tf_files(name)["terraform/github.tf"]
+    start = text.index("locals {")
+    body = text[start : text.index("\n}\n", start) + 3]
+    ids = fake_repo_ids(model_of(name))
+    app = "{ " + ", ".join(f'"{k}" = {{ repo_id = {v} }}' for k, v in ids.items()) + " }"
+    body = body.replace("data.github_organization.owner.id", f'"{OWNER_ID}"')
+    body = body.replace("data.github_repository.gitops.repo_id", GITOPS_ID)
+    body = body.replace("data.github_repository.app", "local.fake_app")
+    assert "data." not in body
+    return body + f"\nlocals {{\n  fake_app = {app}\n}}\n"
+
+
+def terraform_console(tmp_path: Path, config: str, expression: str) -> Any:
+    (tmp_path / "main.tf").write_text(config, encoding="utf-8")
+    result = subprocess.run(
+        [str(TERRAFORM), "console"],
+        input=f"jsonencode({expression})\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "PATH": ""},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(json.loads(result.stdout.strip()))
+
+
+@pytest.mark.tools
+@needs_terraform
+def test_terraform_builds_the_exact_subjects(spec_name: str, tmp_path: Path) -> None:
+    model = model_of(spec_name)
+    gitops = model.spec.gitops
+    subjects = terraform_console(
+        tmp_path, offline_locals(spec_name), "[local.ci_subjects, local.intake_subject]"
+    )
+    ids = fake_repo_ids(model)
+    assert subjects[0] == {
+        name: f"repository_owner_id:65:repository_id:{repo_id}:ref:refs/heads/main"
+        f":job_workflow_ref:{gitops.repo}/.github/workflows/service-ci.yml@refs/heads/main"
+        for name, repo_id in ids.items()
+    }
+    assert subjects[1] == (
+        f"repository_owner_id:65:repository_id:99:ref:refs/heads/{gitops.branch}"
+        f":workflow_ref:{gitops.repo}/.github/workflows/intake.yml@refs/heads/{gitops.branch}"
+    )
+    # the names the workflows use agree with what Terraform builds
+    for name, repo_id in ids.items():
+        assert subjects[0][name] == naming.ci_subject("65", str(repo_id), gitops.repo, "main")
+    assert subjects[1] == naming.intake_subject("65", "99", gitops.repo, gitops.branch)
+
+
+def test_subject_templates_are_customised_with_the_claims_the_subjects_use(
+    spec_name: str,
+) -> None:
+    doc = parsed(spec_name)
+    local = locals_of(doc)
+    app = block(
+        doc,
+        "resource",
+        "github_actions_repository_oidc_subject_claim_customization_template",
+        "app",
+    )
+    gitops = block(
+        doc,
+        "resource",
+        "github_actions_repository_oidc_subject_claim_customization_template",
+        "gitops",
+    )
+    assert app == {
+        "for_each": "${toset(local.app_repositories)}",
+        "repository": "${each.key}",
+        "use_default": False,
+        "include_claim_keys": "${local.ci_subject_claim_keys}",
+    }
+    assert gitops == {
+        "repository": "${local.gitops_repository}",
+        "use_default": False,
+        "include_claim_keys": "${local.intake_subject_claim_keys}",
+    }
+    assert local["ci_subject_claim_keys"] == [
+        "repository_owner_id",
+        "repository_id",
+        "ref",
+        "job_workflow_ref",
+    ]
+    assert local["intake_subject_claim_keys"] == [
+        "repository_owner_id",
+        "repository_id",
+        "context",
+        "workflow_ref",
+    ]
+    model = model_of(spec_name)
+    assert local["gitops_repository"] == model.spec.gitops.repo.split("/")[1]
+    assert local["app_repositories"] == sorted(
+        {(s.repo or "").split("/")[1] for s in ci_services(model)}
+    )
+    assert provider_block(doc, "github") == {"owner": model.spec.gitops.repo.split("/")[0]}
+
+
+def test_ids_come_from_github_and_a_missing_repository_fails(spec_name: str) -> None:
+    doc = parsed(spec_name)
+    owner = block(doc, "data", "github_organization", "owner")
+    assert owner == {"name": "${local.github_owner}", "summary_only": True}
+    assert locals_of(doc)["github_owner_id"] == "${data.github_organization.owner.id}"
+    for label in ("gitops", "app"):
+        repository = block(doc, "data", "github_repository", label)
+        (postcondition,) = repository["lifecycle"][0]["postcondition"]
+        assert postcondition["condition"] == "${self.repo_id > 0}"
+
+
+# --- GitHub: the gates of the gitops branch --------------------------------------------------
+
+
+def ruleset(name: str) -> dict[str, Any]:
+    return block(parsed(name), "resource", "github_repository_ruleset", "gitops_branch")
+
+
+def reviewers_of(name: str) -> list[tuple[str, int, list[str]]]:
+    (rules,) = ruleset(name)["rules"]
+    (pull_request,) = rules["pull_request"]
+    found = []
+    for entry in pull_request.get("required_reviewers", []):
+        (reviewer,) = entry["reviewer"]
+        assert reviewer["type"] == "Team"
+        team = re.fullmatch(r'\$\{data\.github_team\.reviewer\["(.+)"\]\.team_id\}', reviewer["id"])
+        assert team, reviewer
+        found.append((team[1], entry["minimum_approvals"], entry["file_patterns"]))
+    return found
+
+
+PLATFORM = ["argocd/**", "policies/**", "terraform/**", ".github/**", "ci/**"]
+
+
+def test_the_ruleset_of_the_reference_exactly() -> None:
+    body = ruleset("reference")
+    (rules,) = body["rules"]
+    (pull_request,) = rules["pull_request"]
+    assert {k: v for k, v in body.items() if k != "rules"} == {
+        "name": "gitops-branch",
+        "repository": "${local.gitops_repository}",
+        "target": "branch",
+        "enforcement": "active",
+        "conditions": [{"ref_name": [{"include": ["refs/heads/main"], "exclude": []}]}],
+    }
+    assert "bypass_actors" not in body
+    assert rules["deletion"] is True
+    assert rules["non_fast_forward"] is True
+    assert {k: v for k, v in pull_request.items() if k != "required_reviewers"} == {
+        "required_approving_review_count": 0,
+        "dismiss_stale_reviews_on_push": True,
+        "require_last_push_approval": True,
+        "require_code_owner_review": False,
+    }
+    assert rules["required_status_checks"] == [
+        {
+            "strict_required_status_checks_policy": True,
+            "required_check": [{"context": "render-check", "integration_id": 15368}],
+        }
+    ]
+    assert reviewers_of("reference") == [
+        ("team-leads", 1, ["apps/*/overlays/staging/**", "apps/*/base/**"]),
+        ("platform-team", 2, ["apps/*/overlays/prod/**", "apps/*/base/**"]),
+        ("platform-team", 1, PLATFORM),
+    ]
+    teams = block(parsed("reference"), "data", "github_team", "reviewer")
+    assert teams == {
+        "for_each": '${toset(["platform-team", "team-leads"])}',
+        "slug": "${each.key}",
+        "summary_only": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("minimal", [("platform", 1, PLATFORM)]),
+        (
+            "gcp",
+            [("sre", 1, ["apps/*/overlays/prod/**", "apps/*/base/**"]), ("sre", 1, PLATFORM)],
+        ),
+    ],
+)
+def test_the_required_reviewers_of_each_fixture(
+    name: str, expected: list[tuple[str, int, list[str]]]
+) -> None:
+    assert reviewers_of(name) == expected
+
+
+def test_every_approver_team_of_an_environment_is_required() -> None:
+    source = (SPECS / "gcp.toml").read_text(encoding="utf-8")
+    source = source.replace(
+        'approvers = ["@shop-co/sre"]',
+        'approvers = ["@shop-co/sre", "@shop-co/leads"]\nrequired_approvals = 3',
+    )
+    model = resolve(load_text(source, "gcp.toml").spec)
+    assert [(r.team, r.minimum_approvals) for r in terraform.required_reviewers(model)] == [
+        ("sre", 3),
+        ("leads", 3),
+        ("sre", 1),
+    ]
+
+
+def test_the_render_check_is_the_one_the_workflow_reports() -> None:
+    workflow = tree_of("reference").get(".github/workflows/render-check.yml")
+    if workflow is None:
+        pytest.skip("the render check workflow is not rendered (yet)")
+    assert f"    name: {naming.RENDER_CHECK_CONTEXT}\n" in workflow
+
+
+def test_the_writer_environment_admits_the_gitops_branch_only(spec_name: str) -> None:
+    doc = parsed(spec_name)
+    environment = block(doc, "resource", "github_repository_environment", "writer")
+    policy = block(doc, "resource", "github_repository_environment_deployment_policy", "writer")
+    assert environment == {
+        "repository": "${local.gitops_repository}",
+        "environment": "gitops-writer",
+        "can_admins_bypass": False,
+        "deployment_branch_policy": [{"protected_branches": False, "custom_branch_policies": True}],
+    }
+    assert policy == {
+        "repository": "${local.gitops_repository}",
+        "environment": "${github_repository_environment.writer.environment}",
+        "branch_pattern": model_of(spec_name).spec.gitops.branch,
+    }
+    assert environment["environment"] == naming.WRITER_ENVIRONMENT
+
+
+def test_the_promotion_labels_exist(spec_name: str) -> None:
+    label = block(parsed(spec_name), "resource", "github_issue_label", "promotion")
+    model = model_of(spec_name)
+    targets = [env.name for env in model.environments if env.promote_from]
+    assert list(label["for_each"]) == ["promotion", *(f"env:{env}" for env in targets)]
+    assert label["name"] == "${each.key}"
+    assert label["repository"] == "${local.gitops_repository}"
+
+
+# --- AWS: the intake role --------------------------------------------------------------------
+
+
+def test_the_intake_role_reads_every_service_repository_and_trusts_the_intake_only() -> None:
+    model = model_of("reference")
+    doc = parsed("reference")
+    role = block(doc, "resource", "aws_iam_role", "intake")
+    assert role["name"] == naming.INTAKE_IDENTITY_NAME
+    assert naming.intake_role_arn(model.spec.cloud.account, model.spec.cloud.region) == (
+        "arn:aws:iam::111111111111:role/gitops-intake"
+    )
+    (statement,) = block(doc, "data", "aws_iam_policy_document", "intake_trust")["statement"]
+    conditions = {c["variable"]: (c["test"], c["values"]) for c in statement["condition"]}
+    assert conditions == {
+        "token.actions.githubusercontent.com:aud": (
+            "StringEquals",
+            ["${local.github_oidc_audience}"],
+        ),
+        "token.actions.githubusercontent.com:sub": ("StringEquals", ["${local.intake_subject}"]),
+    }
+    read = {
+        s["sid"]: s
+        for s in block(doc, "data", "aws_iam_policy_document", "intake_read")["statement"]
+    }
+    assert read["ReadServiceImages"]["actions"] == [
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert read["ReadServiceImages"]["resources"] == sorted(
+        f"arn:aws:ecr:me-south-1:111111111111:repository/{s.image_name}" for s in ci_services(model)
+    )
+    assert read["RegistryLogin"]["actions"] == ["ecr:GetAuthorizationToken"]
+    policy = block(doc, "resource", "aws_iam_role_policy", "intake_read")
+    assert policy["role"] == "${aws_iam_role.intake.id}"
+
+
 # --- GCP -------------------------------------------------------------------------------------
 
 GCP_PROVIDER = (
@@ -391,78 +685,127 @@ def test_gcp_pool_and_provider_are_the_ones_the_workflows_name() -> None:
     assert local["project"] == model.spec.cloud.account
 
 
-def test_gcp_service_account_is_the_one_the_workflows_impersonate() -> None:
+def test_gcp_each_service_has_its_own_repository_and_account() -> None:
     model = model_of("gcp")
-    doc = parsed("gcp")
-    local = locals_of(doc)
-    account = block(doc, "resource", "google_service_account", "ci")
-    assert account["account_id"] == "${local.service_account_id}"
-    assert account["project"] == "${local.service_account_project}"
-    email = (
-        f"{local['service_account_id']}@{local['service_account_project']}.iam.gserviceaccount.com"
+    local = locals_of(parsed("gcp"))
+    assert local["service_repositories"] == {
+        "cart": {"repository_id": "payments-cart", "description": "Images of the service cart."}
+    }
+    (cart,) = model.services
+    assert cart.image == "me-central1-docker.pkg.dev/bank-prod-cicd/payments-cart/cart"
+    assert local["ci_accounts"]["cart"]["account_id"] == "github-ci-cart"
+    assert local["ci_accounts"]["cart"]["repository"] == "cart"
+    assert naming.ci_service_account_email("bank-prod-cicd", "cart") == (
+        "github-ci-cart@bank-prod-cicd.iam.gserviceaccount.com"
     )
-    assert email == model.spec.cloud.service_account
+    assert naming.intake_service_account_email("bank-prod-cicd") == (
+        "gitops-intake@bank-prod-cicd.iam.gserviceaccount.com"
+    )
 
 
-def test_gcp_provider_trusts_github_for_the_organisation_main_branch_only() -> None:
+def test_gcp_account_ids_fit_google_rules() -> None:
+    for service in ("a", "cart", "x" * 20, "x" * 21, "payments-reconciliation-worker", "a" * 63):
+        account = naming.ci_service_account_id(service)
+        assert naming.GCP_SERVICE_ACCOUNT_ID.fullmatch(account), account
+    assert naming.ci_service_account_id("x" * 20) == "github-ci-" + "x" * 20
+    assert naming.ci_service_account_id("a" * 21) != naming.ci_service_account_id("a" * 22)
+
+
+def test_gcp_bindings_are_per_repository_not_per_project() -> None:
+    doc = parsed("gcp")
+    writer = block(doc, "resource", "google_artifact_registry_repository_iam_member", "ci_writer")
+    assert writer == {
+        "for_each": "${local.ci_accounts}",
+        "project": "${local.project}",
+        "location": "${local.location}",
+        "repository": "${google_artifact_registry_repository.service[each.key].repository_id}",
+        "role": "roles/artifactregistry.writer",
+        "member": "serviceAccount:${google_service_account.ci[each.key].email}",
+    }
+    reader = block(
+        doc, "resource", "google_artifact_registry_repository_iam_member", "intake_reader"
+    )
+    assert reader["role"] == "roles/artifactregistry.reader"
+    assert reader["member"] == "serviceAccount:${google_service_account.intake.email}"
+    assert reader["for_each"] == "${local.service_repositories}"
+    user = block(doc, "resource", "google_service_account_iam_member", "ci_workload_identity_user")
+    assert user["member"] == (
+        "${local.repository_principal_set}/"
+        "${data.github_repository.app[each.value.repository].repo_id}"
+    )
+    intake = block(
+        doc, "resource", "google_service_account_iam_member", "intake_workload_identity_user"
+    )
+    assert intake["member"] == (
+        "${local.repository_principal_set}/${data.github_repository.gitops.repo_id}"
+    )
+    assert locals_of(doc)["repository_principal_set"] == (
+        "principalSet://iam.googleapis.com/projects/123456789/locations/global/"
+        "workloadIdentityPools/github-pool/attribute.repository_id"
+    )
+    repository = block(doc, "resource", "google_artifact_registry_repository", "service")
+    assert repository["format"] == "DOCKER"
+    assert repository["lifecycle"] == [{"prevent_destroy": True}]
+    roles = re.findall(r'role\s+= "([^"]+)"', "\n".join(tf_files("gcp").values()))
+    assert sorted(set(roles)) == [
+        "roles/artifactregistry.reader",
+        "roles/artifactregistry.writer",
+        "roles/iam.workloadIdentityUser",
+    ]
+
+
+def test_gcp_attribute_mapping_and_the_subject_limit() -> None:
     provider = block(
         parsed("gcp"), "resource", "google_iam_workload_identity_pool_provider", "github"
     )
     assert provider["oidc"] == [{"issuer_uri": "https://token.actions.githubusercontent.com"}]
     assert provider["attribute_mapping"] == {
-        "google.subject": "assertion.sub",
-        "attribute.actor": "assertion.actor",
-        "attribute.repository": "assertion.repository",
-        "attribute.repository_owner": "assertion.repository_owner",
+        "google.subject": '"repository_id:" + assertion.repository_id + ":ref:" + assertion.ref',
+        "attribute.repository_owner_id": "assertion.repository_owner_id",
+        "attribute.repository_id": "assertion.repository_id",
         "attribute.ref": "assertion.ref",
+        "attribute.event_name": "assertion.event_name",
+        "attribute.job_workflow_ref": (
+            'has(assertion.job_workflow_ref) ? assertion.job_workflow_ref : ""'
+        ),
+        "attribute.workflow_ref": "assertion.workflow_ref",
     }
-    assert provider["attribute_condition"] == (
-        'assertion.repository_owner == "shop-co" && assertion.ref == "refs/heads/main"'
-    )
+    # the longest subject an admitted token maps to: 20-digit id, the longest branch allowed
+    branch = "b" * 77
+    longest = f"repository_id:{'9' * 20}:ref:refs/heads/{branch}"
+    assert len(longest.encode()) == 127
 
 
-def test_gcp_each_repository_is_bound_through_its_principal_set_once() -> None:
+GCP_CONDITION = (
+    '(assertion.event_name == "push" && assertion.repository_owner_id == "65"'
+    ' && assertion.repository_id != "99" && assertion.ref == "refs/heads/main"'
+    " && assertion.job_workflow_ref =="
+    ' "shop-co/deploy/.github/workflows/service-ci.yml@refs/heads/main")'
+    ' || (assertion.event_name == "workflow_dispatch" && assertion.repository_owner_id == "65"'
+    ' && assertion.repository_id == "99" && assertion.ref == "refs/heads/main"'
+    ' && assertion.workflow_ref == "shop-co/deploy/.github/workflows/intake.yml@refs/heads/main")'
+)
+
+
+def test_gcp_condition_exactly() -> None:
     model = model_of("gcp")
-    text = "\n".join(tf_files("gcp").values())
-    doc = parsed("gcp")
-    for service in ci_services(model):
-        member = (
-            "principalSet://iam.googleapis.com/projects/123456789/locations/global/"
-            f"workloadIdentityPools/github-pool/attribute.repository/{service.repo}"
-        )
-        assert text.count(f'"{member}"') == 1
-        assert locals_of(doc)["ci_repositories"][service.name]["principal_set"] == member
-    binding = block(
-        doc, "resource", "google_service_account_iam_member", "ci_workload_identity_user"
+    assert terraform.attribute_condition(model, '"65"', '"99"') == GCP_CONDITION
+
+
+@pytest.mark.tools
+@needs_terraform
+def test_terraform_builds_the_exact_gcp_condition(tmp_path: Path) -> None:
+    main = tf_files("gcp")["terraform/main.tf"]
+    start = main.index("  attribute_condition = format(")
+    expression = main[start : main.index("\n  )\n", start) + 4].split("=", 1)[1]
+    expression = expression.replace(
+        "jsonencode(local.github_owner_id)", f'jsonencode("{OWNER_ID}")'
+    ).replace(
+        "jsonencode(tostring(data.github_repository.gitops.repo_id))",
+        f"jsonencode(tostring({GITOPS_ID}))",
     )
-    assert binding["role"] == "roles/iam.workloadIdentityUser"
-    assert binding["member"] == "${each.value.principal_set}"
-    assert binding["for_each"] == "${local.ci_repositories}"
-    assert not [s for s in re.findall(r'"(?:\\.|[^"\\])*"', text) if "*" in s]
-
-
-def test_gcp_writer_role_is_bound_on_the_repository_not_the_project() -> None:
-    doc = parsed("gcp")
-    writer = block(doc, "resource", "google_artifact_registry_repository_iam_member", "ci_writer")
-    assert writer == {
-        "project": "bank-prod-cicd",
-        "location": "me-central1",
-        "repository": "payments",
-        "role": "roles/artifactregistry.writer",
-        "member": "serviceAccount:${local.ci_service_account_email}",
-    }
-    roles = re.findall(r'role\s+= "([^"]+)"', "\n".join(tf_files("gcp").values()))
-    assert sorted(roles) == ["roles/artifactregistry.writer", "roles/iam.workloadIdentityUser"]
-
-
-def test_gcp_condition_lists_every_owner_and_quotes_them() -> None:
-    source = (SPECS / "gcp.toml").read_text(encoding="utf-8")
-    source += '\n[services.pay]\nteam = "checkout"\nrepo = "other-org/pay"\n'
-    model = resolve(load_text(source, "gcp.toml").spec)
-    assert terraform.attribute_condition(model) == (
-        'assertion.repository_owner in ["other-org", "shop-co"]'
-        ' && assertion.ref == "refs/heads/main"'
-    )
+    config = f"locals {{\n  condition = {expression.strip()}\n}}\n"
+    assert terraform_console(tmp_path, config, "local.condition") == GCP_CONDITION
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def pull_request(change: Change, *, started_by: str | None = None) -> PullReques
         title=f"promote({target.service}): {target.env} <- {target.tag}",
         branch=f"promote/{target.service}/{target.env}",
         body=body(model, change, owners, started_by),
-        labels=("promotion", f"env:{target.env}"),
+        labels=(naming.PROMOTION_LABEL, naming.promotion_env_label(target.env)),
         reviewers=tuple(h for h in handles if "/" not in h),
         team_reviewers=tuple(h.split("/", 1)[1] for h in handles if "/" in h),
     )

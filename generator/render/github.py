@@ -100,9 +100,9 @@ def common_context(model: Model) -> dict[str, Any]:
         "intake_workflow_file": INTAKE_PATH.rsplit("/", 1)[1],
         "intake_identity": naming.INTAKE_IDENTITY_NAME,
         "intake_login_role": naming.intake_role_arn(cloud.account, cloud.region),
-        "intake_login_service_account": cloud.service_account,
+        "intake_login_service_account": naming.intake_service_account_email(cloud.account),
         "ci_login_role": "${{ inputs.aws_role_arn }}",
-        "ci_login_service_account": cloud.service_account,
+        "ci_login_service_account": "${{ inputs.gcp_service_account }}",
         "python_version": PYTHON_VERSION,
         "trivy_version": TRIVY_VERSION,
     }
@@ -117,6 +117,9 @@ def render_caller(model: Model, service: ResolvedService, context: dict[str, Any
         reusable=f"{model.spec.gitops.repo}/{SERVICE_CI_PATH}@{model.spec.gitops.branch}",
         role_arn=naming.ci_role_arn(model.spec.cloud.account, model.spec.cloud.region, service.name)
         if context["provider"] == "aws"
+        else None,
+        service_account=naming.ci_service_account_email(model.spec.cloud.account, service.name)
+        if context["provider"] == "gcp"
         else None,
     )
 

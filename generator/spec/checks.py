@@ -11,7 +11,11 @@ from attrs import frozen
 
 from generator import naming
 from generator.argo import syncwindows, timespec
-from generator.resolve import layer_resources, registry_of  # resolve owns both rules
+from generator.resolve import (  # resolve owns these rules
+    image_repository_of,
+    layer_resources,
+    registry_of,
+)
 from generator.spec import pin
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
@@ -63,8 +67,15 @@ _HOST = re.compile(r"(?:\*\.)?" + _DNS_SUBDOMAIN.pattern)
 MAX_SUBDOMAIN = 253  # Kubernetes object names, ConfigMap keys
 MAX_IAM_ROLE_NAME = 64
 MAX_IMAGE_NAME = 255  # <registry>/<repository>, without the tag
+MAX_GCP_REPOSITORY_ID = 63  # Artifact Registry repository ids
+# A ruleset's required reviewers: at most 10 approvals each (GitHub's rulesets documentation).
+MAX_REQUIRED_APPROVALS = 10
+# google.subject is `repository_id:<id>:ref:refs/heads/<branch>` and Google allows 127 bytes;
+# GitHub ids have at most 20 digits, which leaves the gitops branch 77 bytes.
+MAX_GCP_GITOPS_BRANCH = 127 - len("repository_id:") - 20 - len(":ref:refs/heads/")
 KUSTOMIZE_HASH_SUFFIX = len("-") + 10  # what configMapGenerator appends to a name
 GCP_ONLY = ("registry_repository", "workload_identity_provider", "service_account")
+GCP_REQUIRED = ("registry_repository", "workload_identity_provider")
 METRICS = ("success_rate", "latency_p99_ms", "error_logs")
 PLATFORM_ROLE = naming.PLATFORM_ROLE_NAME
 
@@ -95,6 +106,13 @@ def warnings(spec: Spec) -> Found:
             why_not = syncwindows.automatic_never(env.sync_windows, spec.platform.timezone)
             if why_not is not None:
                 yield (*where, "auto_sync"), why_not
+    if spec.cloud.provider == "gcp" and spec.cloud.service_account is not None:
+        yield (
+            ("cloud", "service_account"),
+            "is no longer used: each service's CI has its own service account"
+            f" ({naming.ci_service_account_id('<service>')}) and the intake has"
+            f" {naming.INTAKE_IDENTITY_NAME}, which terraform/ creates; remove this key",
+        )
     for name, service in spec.services.items():
         yield from service_warnings(name, service)
 
@@ -201,6 +219,15 @@ def check_gitops(spec: Spec) -> Found:
     yield from repo_problems(("gitops", "repo"), spec.gitops.repo)
     if not spec.gitops.branch.strip() or any(c.isspace() for c in spec.gitops.branch):
         yield ("gitops", "branch"), f"{spec.gitops.branch!r} is not a git branch name"
+    elif spec.cloud.provider == "gcp":
+        size = len(spec.gitops.branch.encode())
+        if size > MAX_GCP_GITOPS_BRANCH:
+            yield (
+                ("gitops", "branch"),
+                f"is {size} bytes long; on Google Cloud the intake's google.subject"
+                " 'repository_id:<id>:ref:refs/heads/<branch>' must fit in 127 bytes, which"
+                f" leaves the branch {MAX_GCP_GITOPS_BRANCH}",
+            )
     yield from generator_problems(spec.gitops.generator)
 
 
@@ -297,7 +324,7 @@ def check_gcp(cloud: Cloud) -> Found:
         )
     if not naming.GCP_REGION.fullmatch(cloud.region):
         yield ("cloud", "region"), f"{cloud.region!r} is not a GCP region such as 'europe-west1'"
-    for key in GCP_ONLY:
+    for key in GCP_REQUIRED:
         if getattr(cloud, key) is None:
             yield ("cloud", key), "missing required key: provider = 'gcp' needs it"
     repository = cloud.registry_repository
@@ -322,6 +349,9 @@ def check_gcp(cloud: Cloud) -> Found:
 
 def check_platform(spec: Spec) -> Found:
     yield from owners_problems(("platform", "owners"), spec.platform.owners, required=True)
+    yield from required_reviewer_problems(
+        spec, ("platform", "owners"), spec.platform.owners, "the platform's paths"
+    )
     try:
         timespec.check_timezone(spec.platform.timezone)
     except ValueError as exc:
@@ -331,6 +361,36 @@ def check_platform(spec: Spec) -> Found:
             ("platform", "prometheus"),
             f"{spec.platform.prometheus!r} is not an http:// or https:// URL",
         )
+
+
+def gitops_owner(spec: Spec) -> str:
+    return spec.gitops.repo.split("/", 1)[0]
+
+
+def required_reviewer_problems(
+    spec: Spec, path: KeyPath, owners: tuple[str, ...], what: str
+) -> Found:
+    """Owners the gitops branch's ruleset (terraform/github.tf) must require as reviewers:
+    a ruleset requires teams only, and the GitHub provider finds teams of the gitops
+    repository's owner only."""
+    if not _GITHUB_REPO.fullmatch(spec.gitops.repo):
+        return  # check_gitops reports it
+    org = gitops_owner(spec)
+    for index, owner in enumerate(owners):
+        if not _GITHUB_OWNER.fullmatch(owner):
+            continue  # owners_problems reports it
+        if "/" not in owner:
+            yield (
+                (*path, index),
+                f"{owner!r} is a user, but the ruleset of the gitops branch requires the"
+                f" approval of {what} from teams only: write a team '@{org}/<team>'",
+            )
+        elif owner[1:].split("/", 1)[0].lower() != org.lower():
+            yield (
+                (*path, index),
+                f"team {owner!r} is not a team of {org!r}, the gitops repository's owner:"
+                " only its teams can be required reviewers there",
+            )
 
 
 def owners_problems(path: KeyPath, owners: tuple[str, ...], *, required: bool) -> Found:
@@ -378,6 +438,16 @@ def check_environment(spec: Spec, name: str, env: Environment) -> Found:
     yield from _found((*where, "replicas"), at_least(env.replicas, 0))
     yield from _found((*where, "required_approvals"), at_least(env.required_approvals, 1))
     yield from owners_problems((*where, "approvers"), env.approvers, required=False)
+    if env.approvers and env.required_approvals > MAX_REQUIRED_APPROVALS:
+        yield (
+            (*where, "required_approvals"),
+            f"must be at most {MAX_REQUIRED_APPROVALS}, the most a ruleset's required"
+            f" reviewers can demand; got {env.required_approvals}",
+        )
+    if env.required_approvals > 0:
+        yield from required_reviewer_problems(
+            spec, (*where, "approvers"), env.approvers, f"the {name} overlays"
+        )
     teams = list(spec.teams)
     for index, role in enumerate(env.sync_roles or ()):
         if role != PLATFORM_ROLE and role not in spec.teams:
@@ -502,14 +572,13 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
         )
     yield from _found(where, problem)
     if problem is None:
-        for message in derived_name_problems(name, service, spec.cloud.provider):
-            yield where, message
+        yield from service_name_problems(spec, name, service)
     if service.team not in spec.teams:
         yield (*where, "team"), unknown_name("team", service.team, spec.teams)
     if service.namespace is not None:
         yield from _found((*where, "namespace"), label_problem("namespace", service.namespace))
     if service.repo is not None:
-        yield from repo_problems((*where, "repo"), service.repo)
+        yield from app_repo_problems(spec, (*where, "repo"), service.repo)
     if service.test_command is not None:
         yield from _found((*where, "test_command"), expression_problem(service.test_command))
     yield from _found((*where, "dockerfile"), dockerfile_problem(service.dockerfile))
@@ -520,7 +589,7 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
             " '.', '_', '-' and '/')",
         )
     elif service.image is not None:
-        full = f"{registry_of(spec)}/{service.image}"
+        full = f"{image_repository_of(spec, registry_of(spec), name)}/{service.image}"
         if len(full) > MAX_IMAGE_NAME:
             # Docker's reference grammar: `docker push` refuses a longer repository name.
             yield (
@@ -562,6 +631,52 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
             if path not in seen:  # a service-wide mistake is worth one message, not one per env
                 seen.add(path)
                 yield path, problem
+
+
+def service_name_problems(spec: Spec, name: str, service: Service) -> Found:
+    where: KeyPath = ("services", name)
+    for message in derived_name_problems(name, service, spec.cloud.provider):
+        yield where, message
+    if spec.cloud.provider == "gcp":
+        yield from _found(where, artifact_repository_problem(spec, name))
+
+
+def app_repo_problems(spec: Spec, path: KeyPath, repo: str) -> Found:
+    problems = list(repo_problems(path, repo))
+    yield from problems
+    if problems or not _GITHUB_REPO.fullmatch(spec.gitops.repo):
+        return
+    org = gitops_owner(spec)
+    if repo.split("/", 1)[0].lower() != org.lower():
+        yield (
+            path,
+            f"{repo!r} is not a repository of {org!r}, the gitops repository's owner:"
+            " terraform/github.tf sets each app repository's OIDC subject through the one"
+            " GitHub provider of that owner",
+        )
+    elif repo.lower() == spec.gitops.repo.lower():
+        yield (
+            path,
+            f"{repo!r} is the gitops repository, whose OIDC subject is the intake's:"
+            " build the service in a repository of its own",
+        )
+
+
+def artifact_repository_problem(spec: Spec, name: str) -> str | None:
+    """Each service's images live in an Artifact Registry repository of their own."""
+    registry = registry_of(spec)
+    try:
+        prefix = naming.parse_artifact_registry(registry).repository
+    except ValueError:
+        return None  # check_cloud reports it
+    repository = naming.artifact_repository_id(prefix, name)
+    if len(repository) <= MAX_GCP_REPOSITORY_ID:
+        return None
+    return (
+        f"service name {name!r} makes its Artifact Registry repository {repository!r}"
+        f" {len(repository)} characters long; Artifact Registry allows"
+        f" {MAX_GCP_REPOSITORY_ID}"
+    )
 
 
 def check_service_env(name: str, service: Service, env: str) -> Found:

@@ -8,30 +8,31 @@ locals {
   ))
 
   # One role per service whose app repository builds its image: the role name is the one the
-  # service's CI workflow assumes; the subject admits that repository's main branch only.
+  # service's CI workflow assumes; its subject (github.tf) admits that repository's main
+  # branch running the gitops repository's service CI workflow only.
   ci_roles = {
     "ledger-worker" = {
       role_name      = "github-ci-ledger-worker"
       description    = "GitHub Actions CI of bank-org/ledger-worker (main branch): pushes the ledger-worker image."
-      subject        = "repo:bank-org/ledger-worker:ref:refs/heads/main"
+      repository     = "ledger-worker"
       repository_arn = "arn:aws:ecr:me-south-1:111111111111:repository/ledger-worker"
     }
     "orders-api" = {
       role_name      = "github-ci-orders-api"
       description    = "GitHub Actions CI of bank-org/orders-api (main branch): pushes the orders-api image."
-      subject        = "repo:bank-org/orders-api:ref:refs/heads/main"
+      repository     = "orders-api"
       repository_arn = "arn:aws:ecr:me-south-1:111111111111:repository/orders-api"
     }
     "payments-api" = {
       role_name      = "github-ci-payments-api"
       description    = "GitHub Actions CI of bank-org/payments-api (main branch): pushes the payments-api image."
-      subject        = "repo:bank-org/payments-api:ref:refs/heads/main"
+      repository     = "payments-api"
       repository_arn = "arn:aws:ecr:me-south-1:111111111111:repository/payments-api"
     }
     "trading-engine" = {
       role_name      = "github-ci-trading-engine"
       description    = "GitHub Actions CI of bank-org/trading-engine (main branch): pushes the trading-engine image."
-      subject        = "repo:bank-org/trading-engine:ref:refs/heads/main"
+      repository     = "trading-engine"
       repository_arn = "arn:aws:ecr:me-south-1:111111111111:repository/trading-engine"
     }
   }
@@ -73,7 +74,7 @@ data "aws_iam_policy_document" "ci_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = [each.value.subject]
+      values   = [local.ci_subjects[each.value.repository]]
     }
   }
 }
@@ -120,4 +121,68 @@ resource "aws_iam_role_policy" "ci_push" {
   name   = "ecr-push"
   role   = aws_iam_role.ci[each.key].id
   policy = data.aws_iam_policy_document.ci_push[each.key].json
+}
+
+# The intake workflow of the gitops repository: reads every service's images and their
+# attestations (OCI referrers) to verify them; pushes nothing.
+data "aws_iam_policy_document" "intake_trust" {
+  statement {
+    sid     = "GitHubActionsIntake"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.github_oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = [local.github_oidc_audience]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = [local.intake_subject]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "intake_read" {
+  statement {
+    sid    = "ReadServiceImages"
+    effect = "Allow"
+    resources = [
+      "arn:aws:ecr:me-south-1:111111111111:repository/ledger-worker",
+      "arn:aws:ecr:me-south-1:111111111111:repository/orders-api",
+      "arn:aws:ecr:me-south-1:111111111111:repository/payments-api",
+      "arn:aws:ecr:me-south-1:111111111111:repository/trading-engine",
+    ]
+    actions = [
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+  }
+
+  statement {
+    sid       = "RegistryLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "intake" {
+  name                 = "gitops-intake"
+  description          = "GitHub Actions intake of bank-org/gitops-repo (main branch): reads the services' images and their attestations."
+  assume_role_policy   = data.aws_iam_policy_document.intake_trust.json
+  permissions_boundary = var.permissions_boundary_arn
+}
+
+resource "aws_iam_role_policy" "intake_read" {
+  name   = "ecr-read"
+  role   = aws_iam_role.intake.id
+  policy = data.aws_iam_policy_document.intake_read.json
 }

@@ -8,3 +8,18 @@ output "ci_role_arns" {
   description = "The IAM role each service's CI assumes, by service name."
   value       = { for service, role in aws_iam_role.ci : service => role.arn }
 }
+
+output "intake_role_arn" {
+  description = "The IAM role the gitops repository's intake workflow assumes."
+  value       = aws_iam_role.intake.arn
+}
+
+output "ci_subjects" {
+  description = "The OIDC subject each app repository's CI token carries, by repository."
+  value       = local.ci_subjects
+}
+
+output "intake_subject" {
+  description = "The OIDC subject of the intake workflow's token."
+  value       = local.intake_subject
+}

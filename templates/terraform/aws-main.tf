@@ -7,14 +7,15 @@ locals {
   ))
 
   # One role per service whose app repository builds its image: the role name is the one the
-  # service's CI workflow assumes; the subject admits that repository's main branch only.
+  # service's CI workflow assumes; its subject (github.tf) admits that repository's main
+  # branch running the gitops repository's service CI workflow only.
 {% if roles %}
   ci_roles = {
 {% for role in roles %}
     {= role.service | hcl =} = {
       role_name      = {= role.role_name | hcl =}
       description    = {= role.description | hcl =}
-      subject        = {= role.subject | hcl =}
+      repository     = {= role.repository | hcl =}
       repository_arn = {= role.repository_arn | hcl =}
     }
 {% endfor %}
@@ -60,7 +61,7 @@ data "aws_iam_policy_document" "ci_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = [each.value.subject]
+      values   = [local.ci_subjects[each.value.repository]]
     }
   }
 }
@@ -104,3 +105,69 @@ resource "aws_iam_role_policy" "ci_push" {
   role   = aws_iam_role.ci[each.key].id
   policy = data.aws_iam_policy_document.ci_push[each.key].json
 }
+{% if intake.repository_arns %}
+
+# The intake workflow of the gitops repository: reads every service's images and their
+# attestations (OCI referrers) to verify them; pushes nothing.
+data "aws_iam_policy_document" "intake_trust" {
+  statement {
+    sid     = "GitHubActionsIntake"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.github_oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = [local.github_oidc_audience]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = [local.intake_subject]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "intake_read" {
+  statement {
+    sid    = "ReadServiceImages"
+    effect = "Allow"
+    resources = [
+{% for arn in intake.repository_arns %}
+      {= arn | hcl =},
+{% endfor %}
+    ]
+    actions = [
+{% for action in read_actions %}
+      {= action | hcl =},
+{% endfor %}
+    ]
+  }
+
+  statement {
+    sid       = "RegistryLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "intake" {
+  name                 = {= intake.role_name | hcl =}
+  description          = {= intake.description | hcl =}
+  assume_role_policy   = data.aws_iam_policy_document.intake_trust.json
+  permissions_boundary = var.permissions_boundary_arn
+}
+
+resource "aws_iam_role_policy" "intake_read" {
+  name   = "ecr-read"
+  role   = aws_iam_role.intake.id
+  policy = data.aws_iam_policy_document.intake_read.json
+}
+{% endif %}

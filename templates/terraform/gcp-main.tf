@@ -1,27 +1,44 @@
-# The identifiers below are parsed from cloud.workload_identity_provider and
-# cloud.service_account in services.toml: the CI workflows authenticate with exactly those
-# strings, so Terraform creates exactly those objects.
+# The pool and provider are the ones cloud.workload_identity_provider in services.toml names:
+# the CI workflows authenticate with exactly that string, so Terraform creates exactly those.
 locals {
-  project              = {= project | hcl =}
-  project_number       = {= project_number | hcl =}
-  pool_id              = {= pool_id | hcl =}
-  provider_id          = {= provider_id | hcl =}
-  service_account_id   = {= service_account_id | hcl =}
-  service_account_project = {= service_account_project | hcl =}
+  project        = {= project | hcl =}
+  project_number = {= project_number | hcl =}
+  pool_id        = {= pool_id | hcl =}
+  provider_id    = {= provider_id | hcl =}
+  location       = {= registry.location | hcl =}
 
-  # Each app repository may impersonate the CI service account; the provider's
-  # attribute_condition already limits every token to the organisation's main branches.
-{% if bindings %}
-  ci_repositories = {
-{% for binding in bindings %}
-    {= binding.service | hcl =} = {
-      repository    = {= binding.repository | hcl =}
-      principal_set = {= binding.principal_set | hcl =}
+  # Every identity the pool maps from one GitHub repository id: append "/<id>".
+  repository_principal_set = {= repository_principal_set | hcl =}
+
+  # One Artifact Registry repository per service: Artifact Registry grants access per
+  # repository only, so a service's CI can push to its own repository and no other.
+{% if repositories %}
+  service_repositories = {
+{% for repository in repositories %}
+    {= repository.service | hcl =} = {
+      repository_id = {= repository.repository_id | hcl =}
+      description   = {= repository.description | hcl =}
     }
 {% endfor %}
   }
 {% else %}
-  ci_repositories = {}
+  service_repositories = {}
+{% endif %}
+
+  # One service account per service whose app repository builds its image, impersonated
+  # only by tokens of that repository (by id; the provider's condition does the rest).
+{% if accounts %}
+  ci_accounts = {
+{% for account in accounts %}
+    {= account.service | hcl =} = {
+      account_id  = {= account.account_id | hcl =}
+      repository  = {= account.repository | hcl =}
+      description = {= account.description | hcl =}
+    }
+{% endfor %}
+  }
+{% else %}
+  ci_accounts = {}
 {% endif %}
 }
 
@@ -43,70 +60,106 @@ resource "google_iam_workload_identity_pool" "github" {
   }
 }
 
+# The condition admits two kinds of token, every value exact (ids from GitHub, github.tf):
+# app CI (a push to main in a repository of the owner, running the gitops repository's
+# service CI workflow at the gitops branch) and the intake (a dispatch of the gitops
+# repository's intake workflow at the gitops branch). google.subject stays within the
+# 127 bytes Google allows: `repository_id:<id>:ref:<ref>`.
 resource "google_iam_workload_identity_pool_provider" "github" {
   project                            = local.project
   workload_identity_pool_id          = google_iam_workload_identity_pool.github.workload_identity_pool_id
   workload_identity_pool_provider_id = local.provider_id
   display_name                       = "GitHub Actions OIDC"
-  description                        = "GitHub Actions tokens from the organisation's main branches."
+  description                        = "GitHub Actions tokens of the services' CI and the gitops intake."
 
   attribute_mapping = {
-    "google.subject"             = "assertion.sub"
-    "attribute.actor"            = "assertion.actor"
-    "attribute.repository"       = "assertion.repository"
-    "attribute.repository_owner" = "assertion.repository_owner"
-    "attribute.ref"              = "assertion.ref"
+{% for key, expression in attribute_mapping.items() %}
+    {= key | hcl =} = {= expression | hcl =}
+{% endfor %}
   }
-  attribute_condition = {= attribute_condition | hcl =}
+  attribute_condition = format(
+    {= condition_format | hcl =},
+{% for argument in condition_arguments %}
+    {= argument =},
+{% endfor %}
+  )
 
   oidc {
     issuer_uri = {= issuer | hcl =}
   }
 }
 
+# Images are production artifacts: Terraform refuses to delete a repository. To drop a
+# removed service's repository, delete it by hand and `terraform state rm` it.
+resource "google_artifact_registry_repository" "service" {
+  for_each = local.service_repositories
+
+  project       = local.project
+  location      = local.location
+  repository_id = each.value.repository_id
+  description   = each.value.description
+  format        = "DOCKER"
+  labels        = var.labels
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
 resource "google_service_account" "ci" {
-  count = var.create_service_account ? 1 : 0
+  for_each = local.ci_accounts
 
-  project      = local.service_account_project
-  account_id   = local.service_account_id
-  display_name = "GitHub Actions CI"
-  description  = {= service_account_description | hcl =}
-}
-
-data "google_service_account" "ci" {
-  count = var.create_service_account ? 0 : 1
-
-  project    = local.service_account_project
-  account_id = local.service_account_id
-}
-
-locals {
-  ci_service_account_name = one(concat(
-    google_service_account.ci[*].name,
-    data.google_service_account.ci[*].name,
-  ))
-  ci_service_account_email = one(concat(
-    google_service_account.ci[*].email,
-    data.google_service_account.ci[*].email,
-  ))
+  project      = local.project
+  account_id   = each.value.account_id
+  display_name = "GitHub Actions CI of ${each.key}"
+  description  = each.value.description
 }
 
 resource "google_service_account_iam_member" "ci_workload_identity_user" {
-  for_each = local.ci_repositories
+  for_each = local.ci_accounts
 
-  service_account_id = local.ci_service_account_name
+  service_account_id = google_service_account.ci[each.key].name
   role               = "roles/iam.workloadIdentityUser"
-  member             = each.value.principal_set
+  member             = "${local.repository_principal_set}/${data.github_repository.app[each.value.repository].repo_id}"
 
   # The principal set names the pool, which must exist before it can be granted anything.
   depends_on = [google_iam_workload_identity_pool_provider.github]
 }
 
-# Push access to the one Artifact Registry repository the images live in, not the project.
+# Push access to the service's own repository, not the project.
 resource "google_artifact_registry_repository_iam_member" "ci_writer" {
-  project    = {= registry.project | hcl =}
-  location   = {= registry.location | hcl =}
-  repository = {= registry.repository | hcl =}
+  for_each = local.ci_accounts
+
+  project    = local.project
+  location   = local.location
+  repository = google_artifact_registry_repository.service[each.key].repository_id
   role       = "roles/artifactregistry.writer"
-  member     = "serviceAccount:${local.ci_service_account_email}"
+  member     = "serviceAccount:${google_service_account.ci[each.key].email}"
+}
+
+# The intake workflow of the gitops repository reads every service's images and their
+# attestations to verify them; it writes nothing.
+resource "google_service_account" "intake" {
+  project      = local.project
+  account_id   = {= intake_account_id | hcl =}
+  display_name = "GitHub Actions gitops intake"
+  description  = {= intake_description | hcl =}
+}
+
+resource "google_service_account_iam_member" "intake_workload_identity_user" {
+  service_account_id = google_service_account.intake.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "${local.repository_principal_set}/${data.github_repository.gitops.repo_id}"
+
+  depends_on = [google_iam_workload_identity_pool_provider.github]
+}
+
+resource "google_artifact_registry_repository_iam_member" "intake_reader" {
+  for_each = local.service_repositories
+
+  project    = local.project
+  location   = local.location
+  repository = google_artifact_registry_repository.service[each.key].repository_id
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_service_account.intake.email}"
 }
