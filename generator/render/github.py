@@ -89,7 +89,6 @@ def common_context(model: Model) -> dict[str, Any]:
         "region": cloud.region,
         "registry_host": model.registry.split("/", 1)[0],
         "workload_identity_provider": cloud.workload_identity_provider,
-        "service_account": cloud.service_account,
         "gitops_repo": gitops.repo,
         "gitops_owner": owner,
         "gitops_name": name,
