@@ -56,8 +56,12 @@ def body(model: Model, change: Change, owners: tuple[str, ...]) -> str:
     replaces = f", replacing `{before}`." if before else " (first deploy there)."
     source_app = naming.application_name(service, source)
     target_app = naming.application_name(service, env_name)
+    # Reviewers approve an image, not a name: the digest is what Argo CD will deploy.
+    pinned = (
+        f" (`{target.digest}`)" if target.digest else " (no digest recorded: the tag is mutable)"
+    )
     lines = [
-        f"Promotes **{service}** to **{env_name}**: `{target.tag}` from {source}{replaces}",
+        f"Promotes **{service}** to **{env_name}**: `{target.tag}`{pinned} from {source}{replaces}",
         "",
         f"- [ ] The tag runs healthy in {source} (Argo CD: `{source_app}` Synced and Healthy)",
         f"- [ ] The diff changes only `services.toml` and `apps/{service}/overlays/{env_name}/`",
