@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 
 HEADER = """\
@@ -69,7 +70,10 @@ def service(index: int) -> str:
             'steps = [{ weight = 20, pause = "5m" }, { weight = 50, pause = "5m" }]',
         ]
     for env, tag in (("dev", "sha-1111111"), ("staging", "sha-1111111"), ("prod", "v1.2.3")):
+        # Every image recorded by digest, as the intake writes it (a tag alone is a warning).
+        digest = hashlib.sha256(f"{name}:{tag}".encode()).hexdigest()
         lines += ["", f"[services.{name}.envs.{env}]", f'tag = "{tag}"']
+        lines.append(f'digest = "sha256:{digest}"')
         if index % 2 == 0:
             lines.append(
                 f'config = {{ DATABASE_HOST = "{name}-db.{env}.internal", FEATURE_X = "true" }}'

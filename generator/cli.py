@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     set_image.add_argument("service")
     set_image.add_argument("env")
     set_image.add_argument("tag")
+    set_image.add_argument(
+        "--digest",
+        metavar="sha256:...",
+        help="the image digest the tag names (without it, the entry keeps no digest)",
+    )
     promote = command("promote", "copy a tag from the environment promote_from names", output=False)
     promote.add_argument("service")
     promote.add_argument("--to", required=True, dest="env", metavar="ENV")
@@ -293,7 +298,7 @@ def cmd_windows(args: argparse.Namespace) -> int:
 def cmd_set_image(args: argparse.Namespace) -> int:
     from generator.commands import tags
 
-    tags.set_image(args.config, args.service, args.env, args.tag)
+    tags.set_image(args.config, args.service, args.env, args.tag, digest=args.digest)
     return EXIT_OK
 
 

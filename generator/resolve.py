@@ -76,6 +76,7 @@ class Placement:
 
     env: str
     tag: str
+    digest: str | None  # what the overlay deploys, when the services file records it
     replicas: int
     hpa: ResolvedHpa | None
     resources: ResolvedResources
@@ -253,6 +254,7 @@ def _place(name: str, env: Environment, service: Service, overrides: ServiceEnv)
     return Placement(
         env=name,
         tag=overrides.tag,
+        digest=overrides.digest,
         replicas=replicas,
         hpa=merge_hpa(service.hpa, overrides.hpa),
         resources=layer_resources(env.resources, service.resources, overrides.resources),

@@ -39,3 +39,9 @@ def isolated_build_cache(
 ) -> None:
     """Builds in tests keep their no-op cache in the test's temp area, not the user's home."""
     monkeypatch.setenv("GITOPSGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "build-cache"))
+
+
+def warnings_of(config: Path) -> str:
+    """What a command prints on stderr for a valid file: each of its warnings, on one line."""
+    loaded = load_text(config.read_text(encoding="utf-8"), str(config))
+    return "".join(f"{warning} (warning)\n" for warning in loaded.warnings)

@@ -55,6 +55,7 @@ repo = "acme/hello"
 
 [services.hello.envs.dev]
 tag = "1.0.0"
+digest = "sha256:483e04f17eae5234764124df21bfa43ebb5cb925cbd5a1b833bfe758d7fb2463"
 """
 
 GCP = (
@@ -71,6 +72,8 @@ SERVICE = 'repo = "acme/hello"'  # line 27: a service-level key goes on line 28
 PROD = 'approvers = ["@acme/leads"]'  # line 20: an environment-level key goes on line 21
 DEV = "auto_sync = true"  # line 15: a dev key goes on line 16
 TAG = 'tag = "1.0.0"'  # line 30
+HEX = "483e04f17eae5234764124df21bfa43ebb5cb925cbd5a1b833bfe758d7fb2463"
+DIGEST = f'digest = "sha256:{HEX}"'  # line 31
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -170,7 +173,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "value-where-a-table-is-expected",
-        "[services.hello.envs.dev]\n" + TAG,
+        "[services.hello.envs.dev]\n" + TAG + "\n" + DIGEST,
         'envs = "dev"',
         ["29:1: services.hello.envs: expected a table, got the string 'dev'"],
     ),
@@ -445,6 +448,88 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
+        "digest-wrong-algorithm",
+        DIGEST,
+        f'digest = "sha512:{HEX}"',
+        [
+            f"31:1: services.hello.envs.dev.digest: 'sha512:{HEX}' is not an image digest: the"
+            " algorithm is 'sha512', not 'sha256'; write 'sha256:' and 64 lowercase hex digits"
+        ],
+    ),
+    (
+        "digest-too-short",
+        DIGEST,
+        f'digest = "sha256:{HEX[:-1]}"',
+        [
+            f"31:1: services.hello.envs.dev.digest: 'sha256:{HEX[:-1]}' is not an image digest:"
+            " it has 63 hex digits after the ':', not 64; write 'sha256:' and 64 lowercase hex"
+            " digits"
+        ],
+    ),
+    (
+        "digest-too-long",
+        DIGEST,
+        f'digest = "sha256:{HEX}0"',
+        [
+            f"31:1: services.hello.envs.dev.digest: 'sha256:{HEX}0' is not an image digest:"
+            " it has 65 hex digits after the ':', not 64; write 'sha256:' and 64 lowercase hex"
+            " digits"
+        ],
+    ),
+    (
+        "digest-uppercase",
+        DIGEST,
+        f'digest = "sha256:{HEX.upper()}"',
+        [
+            f"31:1: services.hello.envs.dev.digest: 'sha256:{HEX.upper()}' is not an image"
+            " digest: it contains uppercase letters; write 'sha256:' and 64 lowercase hex digits"
+        ],
+    ),
+    (
+        "digest-not-hex",
+        DIGEST,
+        f'digest = "sha256:{HEX[:-2]}zg"',
+        [
+            f"31:1: services.hello.envs.dev.digest: 'sha256:{HEX[:-2]}zg' is not an image"
+            " digest: it contains 'g', 'z' (hex digits are 0-9 and a-f); write 'sha256:' and 64"
+            " lowercase hex digits"
+        ],
+    ),
+    (
+        "digest-without-prefix",
+        DIGEST,
+        f'digest = "{HEX}"',
+        [
+            f"31:1: services.hello.envs.dev.digest: '{HEX}' is not an image digest: it does not"
+            " start with 'sha256:'; write 'sha256:' and 64 lowercase hex digits"
+        ],
+    ),
+    (
+        "digest-empty",
+        DIGEST,
+        'digest = ""',
+        [
+            "31:1: services.hello.envs.dev.digest: '' is not an image digest: it is empty;"
+            " write 'sha256:' and 64 lowercase hex digits"
+        ],
+    ),
+    (
+        "digest-without-a-tag",
+        TAG + "\n",
+        "",
+        [
+            "30:1: services.hello.envs.dev.digest: has no tag beside it: record both with"
+            " gitopsgen set-image hello dev TAG --digest sha256:..., or remove the digest to"
+            " not deploy to this environment"
+        ],
+    ),
+    (
+        "digest-not-a-string",
+        DIGEST,
+        "digest = 1",
+        ["31:1: services.hello.envs.dev.digest: expected a string, got the number 1"],
+    ),
+    (
         "image-name-invalid",
         SERVICE,
         SERVICE + '\nimage = "Hello"',
@@ -605,13 +690,15 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "service-collides-with-a-stable-service",
-        SERVICE + "\n\n[services.hello.envs.dev]\n" + TAG,
+        SERVICE + "\n\n[services.hello.envs.dev]\n" + TAG + "\n" + DIGEST,
         SERVICE
         + f'\nnamespace = "shop"\n{ISTIO}\n\n[services.hello.envs.dev]\n'
         + TAG
+        + "\n"
+        + DIGEST
         + '\n[services.hello-stable]\nteam = "web"\nnamespace = "shop"',
         [
-            "33:11: services.hello-stable: its Service and the stable Service of service"
+            "34:11: services.hello-stable: its Service and the stable Service of service"
             " 'hello' are both the Service 'hello-stable' in namespace 'shop': rename a"
             " service or move one to another namespace"
         ],
@@ -631,11 +718,11 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "application-names-collide",
-        TAG,
-        TAG + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
+        DIGEST,
+        DIGEST + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
         '\n[services.hello-eu]\nteam = "web"',
         [
-            "33:11: services.hello-eu: its Argo CD Application for environment 'prod' and"
+            "34:11: services.hello-eu: its Argo CD Application for environment 'prod' and"
             " that of service 'hello' for environment 'eu-prod' are both named"
             " 'hello-eu-prod'; an ApplicationSet refuses duplicate names: rename a service"
             " or an environment"
@@ -652,11 +739,11 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "application-takes-the-guard-application-name-of-another-environment",
-        TAG,
-        TAG + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
+        DIGEST,
+        DIGEST + '\n[environments.eu-prod]\ncluster = "https://eu.example.com"'
         '\n[services.policies-eu]\nteam = "web"',
         [
-            "33:11: services.policies-eu: its Argo CD Application for environment 'prod' would"
+            "34:11: services.policies-eu: its Argo CD Application for environment 'prod' would"
             " be named 'policies-eu-prod', the name reserved for the Kyverno guard's Application"
             " of environment 'eu-prod': rename the service"
         ],
@@ -1331,8 +1418,8 @@ VALID: list[tuple[str, str, str, str]] = [
     ),
     (
         "names-that-only-resemble-the-guard-names",
-        TAG,
-        TAG + '\n[environments.policies]\ncluster = "https://p.example.com"'
+        DIGEST,
+        DIGEST + '\n[environments.policies]\ncluster = "https://p.example.com"'
         '\n[services.platform-policies]\nteam = "web"\nenvs.policies.tag = "1.0.0"'
         '\n[services.policy]\nteam = "web"' + TAGGED,
         "argocd/policies/policies-policies.yaml",
@@ -1358,6 +1445,26 @@ def test_a_valid_file_renders(old: str, new: str, holds: str) -> None:
 
 # (id, old, new, expected warnings without the "s.toml:" prefix)
 WARNING_CASES: list[tuple[str, str, str, list[str]]] = [
+    (
+        "tag-without-a-digest",
+        "\n" + DIGEST,
+        "",
+        [
+            "30:1: services.hello.envs.dev.tag: has no digest: the tag is mutable, so the image"
+            " it names can change under it; record the digest with gitopsgen set-image hello"
+            " dev 1.0.0 --digest sha256:..."
+        ],
+    ),
+    (
+        "tag-without-a-digest-in-a-dotted-table",
+        "[services.hello.envs.dev]\n" + TAG + "\n" + DIGEST,
+        'envs.prod.tag = "0.9.0"',
+        [
+            "29:11: services.hello.envs.prod.tag: has no digest: the tag is mutable, so the"
+            " image it names can change under it; record the digest with gitopsgen set-image"
+            " hello prod 0.9.0 --digest sha256:..."
+        ],
+    ),
     (
         "canary-host-with-istio",
         SERVICE,
@@ -1534,6 +1641,26 @@ def test_cli_prints_warnings_on_stderr_and_exits_0(
         " restricts anything: the environment syncs only manually (auto_sync = false) and"
         " manual_sync = true lets manual syncs through outside it (warning)"
     ]
+
+
+def test_a_tag_without_a_digest_warns_and_check_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files from before digests keep building (and CI's check passing) while they migrate."""
+    config = tmp_path / "services.toml"
+    config.write_text(edit("\n" + DIGEST, ""), encoding="utf-8")
+    out = tmp_path / "out"
+    warning = (
+        f"{config}:30:1: services.hello.envs.dev.tag: has no digest: the tag is mutable, so the"
+        " image it names can change under it; record the digest with gitopsgen set-image hello"
+        " dev 1.0.0 --digest sha256:... (warning)\n"
+    )
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 0
+    assert capsys.readouterr().err == warning
+    assert main(["check", "-c", str(config), "-o", str(out)]) == 0
+    assert capsys.readouterr().err == warning
+    kustomization = (out / "apps/hello/overlays/dev/kustomization.yaml").read_text("utf-8")
+    assert "    newTag: 1.0.0\nconfigMapGenerator:\n" in kustomization  # no digest line
 
 
 def test_warnings_for_settings_that_do_nothing() -> None:

@@ -454,7 +454,9 @@ def test_promote_step_prepares_the_pull_request(gitops_origin: Path, tmp_path: P
     }
     body = (tmp_path / "promotion.md").read_text(encoding="utf-8")
     assert body.startswith(
-        "Promotes **payments-api** to **prod**: `abc123def` from staging, replacing `def456abc`."
+        "Promotes **payments-api** to **prod**: `abc123def`"
+        " (`sha256:fe94675c9e5ec0ef44093f527b03392133eba16c2186482e81d314028d185db3`)"
+        " from staging, replacing `def456abc`."
     )
     assert "- 2 approval(s) from @bank-org/platform-team, for the changes under" in body
     assert "Not enforced: @octocat started this promotion and may approve it" in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,14 @@ def lookup(model: Model, service: str, env: str) -> tuple[ResolvedService, Place
     return resolved, next(p for p in resolved.placements if p.env == env)
 
 
+def expected_image(registry: str, raw: dict[str, Any], service: str, env: str) -> str:
+    """`<registry>/<image>:<tag>@<digest>` (Kustomize keeps both), `...:<tag>` without a digest."""
+    image = raw["services"][service].get("image", service)
+    entry = raw["services"][service]["envs"][env]
+    pinned = f"@{entry['digest']}" if "digest" in entry else ""
+    return f"{registry}/{image}:{entry['tag']}{pinned}"
+
+
 def expected_environment(raw: dict[str, Any], service: str, env: str) -> dict[str, str]:
     """What the user means: most specific layer wins, a per-env `config` over the service `env`."""
     table = raw["services"][service]
@@ -160,13 +169,11 @@ def test_overlay_workload_fields(builds: Builds, spec: str, service_name: str, e
     assert workload["kind"] == service.workload_kind
     assert workload["metadata"]["name"] == service_name
     assert {doc["metadata"].get("namespace") for doc in docs} == {service.namespace}
-    image_name = raw["services"][service_name].get("image", service_name)
-    tag = raw["services"][service_name]["envs"][env]["tag"]
     # On Google Cloud each service's images live in a repository of its own.
     repository = (
         f"{model.registry}-{service_name}" if model.spec.cloud.provider == "gcp" else model.registry
     )
-    assert container["image"] == f"{repository}/{image_name}:{tag}"
+    assert container["image"] == expected_image(repository, raw, service_name, env)
     assert container["resources"] == {
         side: values
         for side, values in (
@@ -357,9 +364,11 @@ def test_kustomizations_use_labels_not_common_labels(spec: str) -> None:
 def test_reference_payments_prod_exactly(builds: Builds) -> None:
     docs, _ = builds.overlay("reference", "payments-api", "prod")
     workload = workload_of(docs)
+    assert workload["kind"] == "Rollout"  # an ALB canary: Kustomize reaches it through its config
     container = container_of(workload)
-    assert (
-        container["image"] == "111111111111.dkr.ecr.me-south-1.amazonaws.com/payments-api:def456abc"
+    assert container["image"] == (
+        "111111111111.dkr.ecr.me-south-1.amazonaws.com/payments-api:def456abc"
+        "@sha256:bafe24947268f7f6ea29282e28672b4ee23072b10997bb711878d2108c424950"
     )
     assert container["resources"] == {
         "requests": {"cpu": "500m", "memory": "512Mi"},
@@ -378,6 +387,77 @@ def test_reference_payments_prod_exactly(builds: Builds) -> None:
     }
     assert "env" not in container  # LOG_LEVEL=info (service env) lost to prod's config
     assert only(docs, "PodDisruptionBudget")["spec"]["minAvailable"] == "50%"
+
+
+def test_reference_deployment_runs_the_pinned_digest(builds: Builds) -> None:
+    docs, _ = builds.overlay("reference", "orders-api", "prod")
+    workload = workload_of(docs)
+    assert workload["kind"] == "Deployment"
+    assert container_of(workload)["image"] == (
+        "111111111111.dkr.ecr.me-south-1.amazonaws.com/orders-api:sha-5c1d9b0"
+        "@sha256:2f610cef1c8d69a52d994b4376d750eb9471099113a1535a8f8016474177c0a8"
+    )
+
+
+def test_reference_tag_without_digest_runs_the_tag(builds: Builds) -> None:
+    """The migration path: an entry from before digests still deploys, by its tag."""
+    docs, _ = builds.overlay("reference", "ledger-worker", "dev")
+    assert container_of(workload_of(docs))["image"] == (
+        "111111111111.dkr.ecr.me-south-1.amazonaws.com/ledger-worker:sha-0a1b2c3"
+    )
+
+
+@pytest.mark.parametrize("spec", SPEC_NAMES)
+def test_overlays_pin_exactly_the_recorded_digest(spec: str) -> None:
+    """The overlay's images entry states the tag and, where recorded, the digest: nothing else."""
+    yaml = YAML(typ="safe")
+    raw = raw_spec(spec)
+    for service in model_of(spec).services:
+        for placement in service.placements:
+            path = f"apps/{service.name}/overlays/{placement.env}/kustomization.yaml"
+            (entry,) = yaml.load(tree_of(spec)[path])["images"]
+            recorded = raw["services"][service.name]["envs"][placement.env]
+            expected = {"name": service.image, "newTag": recorded["tag"]}
+            if "digest" in recorded:
+                expected["digest"] = recorded["digest"]
+            assert entry == expected
+
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("image", "rendered"),
+    [
+        # What render/kustomize.py relies on: with both set, the tag stays beside the digest.
+        ({"newTag": "sha-1a2b3c4", "digest": DIGEST}, f"reg.example/app:sha-1a2b3c4@{DIGEST}"),
+        # Why it sets both: a digest alone drops the tag from what people read.
+        ({"digest": DIGEST}, f"reg.example/app@{DIGEST}"),
+        ({"newTag": "sha-1a2b3c4"}, "reg.example/app:sha-1a2b3c4"),
+    ],
+)
+def test_kustomize_image_transformer_with_tag_and_digest(
+    tmp_path: Path, image: dict[str, str], rendered: str
+) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "app"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "app"}},
+            "template": {
+                "metadata": {"labels": {"app": "app"}},
+                # A base image that already carries a tag and a digest: both are replaced.
+                "spec": {"containers": [{"name": "app", "image": f"reg.example/app:old@{DIGEST}"}]},
+            },
+        },
+    }
+    kustomization = {"resources": ["app.yaml"], "images": [{"name": "reg.example/app", **image}]}
+    (tmp_path / "app.yaml").write_text(json.dumps(deployment), encoding="utf-8")
+    (tmp_path / "kustomization.yaml").write_text(json.dumps(kustomization), encoding="utf-8")
+    docs, stderr = validate.kustomize_build(tmp_path)
+    assert stderr == ""
+    assert container_of(workload_of(docs))["image"] == rendered
 
 
 def test_reference_orders_prod_replicas(builds: Builds) -> None:

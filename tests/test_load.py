@@ -197,11 +197,22 @@ def test_file_that_is_not_utf8_is_located(tmp_path: Path) -> None:
     ]
 
 
+# The reference file keeps one entry from before digests, so the migration path stays rendered.
+EXPECTED_WARNINGS = {
+    "reference": [
+        "186:1: services.ledger-worker.envs.dev.tag: has no digest: the tag is mutable, so the"
+        " image it names can change under it; record the digest with gitopsgen set-image"
+        " ledger-worker dev sha-0a1b2c3 --digest sha256:..."
+    ]
+}
+
+
 def test_reference_specs_load_without_problems() -> None:
     for name in ("reference", "gcp", "minimal"):
         path = SPECS / f"{name}.toml"
         loaded = load_file(path)
-        assert loaded.warnings == ()
+        expected = [f"{path}:{line}" for line in EXPECTED_WARNINGS.get(name, [])]
+        assert [str(warning) for warning in loaded.warnings] == expected
         assert loaded.spec.services
 
 
@@ -234,7 +245,8 @@ def _inline(value: object) -> str:
 @pytest.mark.parametrize("path", SPEC_FILES, ids=[path.stem for path in SPEC_FILES])
 def test_every_fixture_spec_loads_resolves_and_renders(path: Path) -> None:
     loaded = load_file(path)
-    assert loaded.warnings == ()
+    expected = [f"{path}:{line}" for line in EXPECTED_WARNINGS.get(path.stem, [])]
+    assert [str(warning) for warning in loaded.warnings] == expected
     tree = render_tree(resolve(loaded.spec))
     assert all(f"apps/{name}/base/kustomization.yaml" in tree for name in loaded.spec.services)
 

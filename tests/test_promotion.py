@@ -27,8 +27,9 @@ def test_the_pull_request_of_a_promotion_to_prod(reference: Path) -> None:
         title="promote(payments-api): prod <- abc123def",
         branch="promote/payments-api/prod",
         body=(
-            "Promotes **payments-api** to **prod**: `abc123def` from staging, replacing"
-            " `def456abc`.\n"
+            "Promotes **payments-api** to **prod**: `abc123def`"
+            " (`sha256:fe94675c9e5ec0ef44093f527b03392133eba16c2186482e81d314028d185db3`)"
+            " from staging, replacing `def456abc`.\n"
             "\n"
             "Required before this merges (the ruleset on `main`, `terraform/github.tf`):\n"
             "- the render check passes, reported by GitHub Actions\n"
@@ -67,6 +68,14 @@ def test_a_promotion_without_approvers_asks_the_team(reference: Path) -> None:
         " @bank-org/team-orders to review\n"
     ) in pr.body
     assert "Not enforced" not in pr.body
+
+
+def test_a_promotion_without_a_digest_says_so(reference: Path) -> None:
+    pr = promotion.pull_request(tags.promote(reference, "ledger-worker", "staging"))
+    assert pr.body.startswith(
+        "Promotes **ledger-worker** to **staging**: `sha-0a1b2c3` (no digest recorded: the tag"
+        " is mutable) from dev (first deploy there).\n"
+    )
 
 
 def test_promote_writes_the_step_outputs_and_the_body(reference: Path, tmp_path: Path) -> None:

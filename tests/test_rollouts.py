@@ -391,7 +391,8 @@ def test_kustomized_rollout_field_by_field(case: tuple[str, str, str], out_root:
 
     assert rollout["apiVersion"] == ROLLOUT_API
     assert rollout["metadata"]["namespace"] == service.namespace
-    assert container["image"] == f"{service.image}:{placement.tag}"
+    pinned = f"@{placement.digest}" if placement.digest else ""  # Kustomize keeps both
+    assert container["image"] == f"{service.image}:{placement.tag}{pinned}"
 
     selector = rollout["spec"]["selector"]["matchLabels"]
     assert selector == {"app.kubernetes.io/name": name}
@@ -526,6 +527,17 @@ def test_kustomized_objects_match_their_schemas(case: tuple[str, str, str], out_
 
 
 @pytest.mark.tools
+@pytest.mark.tools
+def test_the_canary_variants_rollouts_run_their_digests(out_root: str) -> None:
+    (container,) = objects(("canary-variants", "web-replicas", "prod"), out_root)[
+        ("Rollout", "web-replicas")
+    ]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == (
+        "333333333333.dkr.ecr.eu-west-1.amazonaws.com/web-replicas:1.3.9"
+        "@sha256:08d2e62f4abcda22b01c202f2e2177731dd06170eb8e4b59ba2351e24da286f1"
+    )
+
+
 def test_without_the_transformer_config_kustomize_would_miss_the_rollout(
     tmp_path: Path,
 ) -> None:

@@ -55,8 +55,12 @@ def body(model: Model, change: Change, owners: tuple[str, ...], started_by: str 
     source_app = naming.application_name(service, source)
     target_app = naming.application_name(service, env_name)
     sync = "automatically" if env.auto_sync else "by hand in Argo CD"
+    # Reviewers approve an image, not a name: the digest is what Argo CD will deploy.
+    pinned = (
+        f" (`{target.digest}`)" if target.digest else " (no digest recorded: the tag is mutable)"
+    )
     lines = [
-        f"Promotes **{service}** to **{env_name}**: `{target.tag}` from {source}{replaces}",
+        f"Promotes **{service}** to **{env_name}**: `{target.tag}`{pinned} from {source}{replaces}",
         "",
         *enforced(model, env_name, owners, started_by),
         "",

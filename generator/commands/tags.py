@@ -1,15 +1,18 @@
-"""`set-image` and `promote`: change one tag in services.toml in place, and nothing else.
+"""`set-image` and `promote`: change one tag and its digest in services.toml in place, nothing else.
 
 The file is edited as text so that comments, order, spacing and quoting survive: an existing
-tag value is replaced through tomlkit (which keeps the rest of its line), a missing tag or
-environment table is inserted as text next to the service's other environments. The edited
-text is parsed back and must equal the old data with exactly that one value changed, and it
-must pass the loader's checks (e.g. no `latest`), before it is written atomically.
+tag or digest value is replaced through tomlkit (which keeps the rest of its line), a missing
+tag or environment table is inserted as text next to the service's other environments, a
+missing digest as the line after the tag's, and a digest that does not belong to the new tag
+is removed with its line. The edited text is parsed back and must equal the old data with
+exactly those values changed, and it must pass the loader's checks (e.g. no `latest`), before
+it is written atomically.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +23,17 @@ import tomlkit.items
 from attrs import frozen
 
 from generator.resolve import promotion_order
+from generator.spec.checks import digest_problem
 from generator.spec.errors import InputError, KeyPath, did_you_mean, format_path
-from generator.spec.load import load_text
+from generator.spec.load import Loaded, load_text
+from generator.spec.locate import Locator
 from generator.spec.model import Spec
 from generator.tree import write
 
 # A table header line: `[a.b."c"]` or `[[a.b]]`, maybe indented, maybe with a comment.
 _HEADER = re.compile(r"^[ \t]*(\[\[?)([^\[\]#\n]+)(\]\]?)[ \t]*(?:#.*)?$")
+# The start of a `tag = ...` line, maybe indented, maybe under bare dotted keys (`envs.dev.`).
+_TAG_KEY = re.compile(r"(?P<prefix>[ \t]*(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*)*)tag[ \t]*=")
 
 
 @frozen(kw_only=True)
@@ -40,16 +47,30 @@ class Header:
 
 @frozen(kw_only=True)
 class Target:
-    """The value to write: `services.<service>.envs.<env>.tag = tag`."""
+    """The values to write: `services.<service>.envs.<env>.tag = tag`, and its digest.
+
+    A digest of None means the entry ends up without one: an old digest named the old tag's
+    image, so it never survives a tag written without its own.
+    """
 
     service: str
     env: str
     tag: str
+    digest: str | None
     source: str | None  # the environment it was promoted from
 
     @property
+    def table(self) -> KeyPath:
+        return ("services", self.service, "envs", self.env)
+
+    @property
     def path(self) -> KeyPath:
-        return ("services", self.service, "envs", self.env, "tag")
+        return (*self.table, "tag")
+
+    @property
+    def values(self) -> dict[str, str | None]:
+        """Every key the edit sets (None: removes), in the order they are reported."""
+        return {"tag": self.tag, "digest": self.digest}
 
 
 @frozen(kw_only=True)
@@ -58,23 +79,32 @@ class Edit:
 
     text: str
     old: str | None
+    old_digest: str | None
 
 
 @frozen(kw_only=True)
 class Change:
-    """A tag written (or found already there): the file's spec after it, and the old value."""
+    """A tag written (or found already there): the file's spec after it, and the old values."""
 
     target: Target
     old: str | None
+    old_digest: str | None
     spec: Spec
 
 
-def set_image(config: Path, service: str, env: str, tag: str) -> Change:
-    """`gitopsgen set-image SERVICE ENV TAG`: what app CI runs after pushing an image."""
+def set_image(
+    config: Path, service: str, env: str, tag: str, *, digest: str | None = None
+) -> Change:
+    """`gitopsgen set-image SERVICE ENV TAG [--digest D]`: what the intake runs for an image."""
     text = read(config)
     spec = load_text(text, str(config)).spec
-    check_target(config, spec, service, env)
-    return apply(config, text, spec, Target(service=service, env=env, tag=tag, source=None))
+    problems = target_problems(config, spec, service, env)
+    if digest is not None and (problem := digest_problem(digest)) is not None:
+        problems.append(f"set-image: --digest {problem}")
+    if problems:
+        raise InputError(problems)
+    target = Target(service=service, env=env, tag=tag, digest=digest, source=None)
+    return apply(config, text, spec, target)
 
 
 def promote(config: Path, service: str, env: str) -> Change:
@@ -86,12 +116,15 @@ def promote(config: Path, service: str, env: str) -> Change:
     if source is None:
         raise InputError([f"{config}: environment '{env}' has no promote_from: nothing to promote"])
     source_env = spec.services[service].envs.get(source)
-    tag = source_env.tag if source_env is not None else None
-    if not tag:
+    if source_env is None or not source_env.tag:
         raise InputError(
             [f"{config}: cannot promote '{service}' to '{env}': it has no tag in '{source}'"]
         )
-    return apply(config, text, spec, Target(service=service, env=env, tag=tag, source=source))
+    # The digest travels with its tag; a source without one leaves the target without one.
+    target = Target(
+        service=service, env=env, tag=source_env.tag, digest=source_env.digest, source=source
+    )
+    return apply(config, text, spec, target)
 
 
 def read(config: Path) -> str:
@@ -106,6 +139,12 @@ def read(config: Path) -> str:
 
 def check_target(config: Path, spec: Spec, service: str, env: str) -> None:
     """Both names must exist; a misspelling gets a suggestion. Every problem is reported."""
+    problems = target_problems(config, spec, service, env)
+    if problems:
+        raise InputError(problems)
+
+
+def target_problems(config: Path, spec: Spec, service: str, env: str) -> list[str]:
     problems = []
     if service not in spec.services:
         hint = did_you_mean(service, spec.services)
@@ -113,24 +152,44 @@ def check_target(config: Path, spec: Spec, service: str, env: str) -> None:
     if env not in spec.environments:
         hint = did_you_mean(env, spec.environments)
         problems.append(f"{config}: unknown environment '{env}'{hint}")
-    if problems:
-        raise InputError(problems)
+    return problems
 
 
 def apply(config: Path, text: str, spec: Spec, target: Target) -> Change:
+    """Edit, verify, check and write; say what changed (stdout) and what the entry warns of."""
     edit = edited(text, spec, target)
     where = f"{format_path(target.path)} in {config}"
-    if edit.old == target.tag:
-        print(f"{where} is already {quoted(target.tag)}: nothing to do")
-        return Change(target=target, old=edit.old, spec=spec)
+    if (edit.old, edit.old_digest) == (target.tag, target.digest):
+        pinned = f" with digest {quoted(target.digest)}" if target.digest else ""
+        print(f"{where} is already {quoted(target.tag)}{pinned}: nothing to do")
+        return Change(target=target, old=edit.old, old_digest=edit.old_digest, spec=spec)
     verify(text, edit.text, target)
     # the loader's rules (e.g. no `latest`) before writing
-    after = load_text(edit.text, str(config)).spec
+    after = load_text(edit.text, str(config))
     write.write_atomic(config.resolve(), edit.text.encode("utf-8"))
-    was = "unset" if edit.old is None else quoted(edit.old)
+    report(config, target, {"tag": edit.old, "digest": edit.old_digest})
+    warn_about(after, target)
+    return Change(target=target, old=edit.old, old_digest=edit.old_digest, spec=after.spec)
+
+
+def report(config: Path, target: Target, old: dict[str, str | None]) -> None:
+    """One line per value that changed: `services.a.envs.dev.tag in F: "1" -> "2"`."""
     origin = f" (from {target.source})" if target.source else ""
-    print(f"{where}: {was} -> {quoted(target.tag)}{origin}")
-    return Change(target=target, old=edit.old, spec=after)
+    for key, new in target.values.items():
+        if old[key] != new:
+            path = format_path((*target.table, key))
+            print(f"{path} in {config}: {shown(old[key])} -> {shown(new)}{origin}")
+
+
+def shown(value: str | None) -> str:
+    return "unset" if value is None else quoted(value)
+
+
+def warn_about(after: Loaded, target: Target) -> None:
+    """The edited entry's warnings (e.g. a tag without a digest), as every command prints them."""
+    for warning in after.warnings:
+        if warning.path[: len(target.table)] == target.table:
+            print(f"{warning} (warning)", file=sys.stderr)
 
 
 def quoted(value: str) -> str:
@@ -138,18 +197,69 @@ def quoted(value: str) -> str:
 
 
 def edited(text: str, spec: Spec, target: Target) -> Edit:
+    """The text with the tag and the digest set (or the digest removed)."""
+    tagged = edited_tag(text, spec, target)
+    text, old_digest = edited_digest(tagged.text, target)
+    return Edit(text=text, old=tagged.old, old_digest=old_digest)
+
+
+def edited_tag(text: str, spec: Spec, target: Target) -> Edit:
     """The text with the tag set: replaced where it exists, inserted where it does not."""
     doc = tomlkit.parse(text)
-    table = lookup(doc, target.path[:-1])
+    table = lookup(doc, target.table)
     if table is not None and "tag" in table:
         old = table["tag"]
         table["tag"] = tag_item(target.tag, like=old)
-        return Edit(text=tomlkit.dumps(doc), old=str(old))
+        return Edit(text=tomlkit.dumps(doc), old=str(old), old_digest=None)
     order = promotion_order(spec.environments)
     inserted = insert_as_text(text, order, target, has_table=table is not None)
-    if inserted is None or not edits_only(text, inserted, target):
+    if inserted is None or not edits_only(text, inserted, target.table, {"tag": target.tag}):
         inserted = insert_with_tomlkit(doc, target)
-    return Edit(text=inserted, old=None)
+    return Edit(text=inserted, old=None, old_digest=None)
+
+
+def edited_digest(text: str, target: Target) -> tuple[str, str | None]:
+    """`text` (where the tag is set) with the target's digest, and the digest it replaced."""
+    doc = tomlkit.parse(text)
+    table = lookup(doc, target.table)
+    old = table.get("digest")
+    old_value = None if old is None else str(old)
+    if target.digest is None:
+        if old is None:
+            return text, None
+        del table["digest"]  # tomlkit drops the whole line, its comment included
+        return tomlkit.dumps(doc), old_value
+    if old is not None:
+        table["digest"] = tag_item(target.digest, like=old)
+        return tomlkit.dumps(doc), old_value
+    inserted = digest_after_tag(text, target)
+    if inserted is None or not edits_only(text, inserted, target.table, {"digest": target.digest}):
+        table["digest"] = target.digest
+        inserted = tomlkit.dumps(doc)
+    return inserted, None
+
+
+def digest_after_tag(text: str, target: Target) -> str | None:
+    """`digest = ...` as the line after the tag's, written the way the tag's key is.
+
+    Returns None when the tag's line is not `[dotted.]tag = ...` (an inline table): then
+    tomlkit places the value.
+    """
+    assert target.digest is not None
+    found = Locator(text).find(target.path)
+    if found is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    at = found[0] - 1
+    match = _TAG_KEY.match(lines[at])
+    if match is None:
+        return None
+    newline = "\r\n" if lines[at].endswith("\r\n") else "\n"
+    if not lines[at].endswith("\n"):
+        lines[at] += newline  # the file ended without a newline after the tag
+    value = tag_item(target.digest, like=None).as_string()
+    line = f"{match['prefix']}digest = {value}{newline}"
+    return "".join([*lines[: at + 1], line, *lines[at + 1 :]])
 
 
 def lookup(doc: tomlkit.TOMLDocument, path: KeyPath) -> Any:
@@ -269,13 +379,17 @@ def insert_with_tomlkit(doc: tomlkit.TOMLDocument, target: Target) -> str:
     return tomlkit.dumps(doc)
 
 
-def edits_only(old_text: str, new_text: str, target: Target) -> bool:
-    """Whether the new text is the old data with exactly the target's tag set."""
+def edits_only(old_text: str, new_text: str, table: KeyPath, values: dict[str, str | None]) -> bool:
+    """Whether the new text is the old data with exactly `values` set in `table` (None: unset)."""
     expected = tomllib.loads(old_text)
     node = expected
-    for key in target.path[:-1]:
+    for key in table:
         node = node.setdefault(str(key), {})
-    node["tag"] = target.tag
+    for key, value in values.items():
+        if value is None:
+            node.pop(key, None)
+        else:
+            node[key] = value
     try:
         return tomllib.loads(new_text) == expected
     except tomllib.TOMLDecodeError:
@@ -283,6 +397,6 @@ def edits_only(old_text: str, new_text: str, target: Target) -> bool:
 
 
 def verify(old_text: str, new_text: str, target: Target) -> None:
-    """The edit changed exactly one value: anything else is a bug, never written."""
-    if not edits_only(old_text, new_text, target):
-        raise AssertionError(f"editing {format_path(target.path)} would change other values")
+    """The edit changed exactly the target's values: anything else is a bug, never written."""
+    if not edits_only(old_text, new_text, target.table, target.values):
+        raise AssertionError(f"editing {format_path(target.table)} would change other values")

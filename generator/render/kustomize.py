@@ -159,6 +159,15 @@ def hpa_ops(placement: Placement) -> list[dict[str, Any]]:
     ]
 
 
+# The overlay's `images:` entry sets both `newTag` and `digest` when the services file records
+# a digest. Kustomize's image updater (sigs.k8s.io/kustomize/api/filters/imagetag/updater.go,
+# `case u.ImageTag.NewTag != "" && u.ImageTag.Digest != ""`) then keeps both and writes
+# `<name>:<tag>@<digest>`; `kubectl kustomize` (Kustomize v5.8) renders
+# `<registry>/<image>:sha-1a2b3c4@sha256:<64 hex>`. The runtime pulls by the digest alone, so
+# what runs cannot change, while people still read the tag in the manifest. A digest alone
+# would drop the tag from the image string. The builtin images transformer first walks every
+# `containers`/`initContainers` list of any kind (imagetag/legacy.go, LegacyFilter), which is
+# how a Rollout's image is set too: rollout-transform.yaml needs no `images` field specs.
 def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, str]:
     overlay = f"apps/{service.name}/overlays/{placement.env}"
     kind = service.workload_kind

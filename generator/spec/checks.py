@@ -53,6 +53,8 @@ _IMAGE_NAME = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST_ALGORITHM = "sha256"  # what ECR and Artifact Registry report; the OCI spec's default
+DIGEST_HEX_DIGITS = 64
 _REGISTRY = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?(?:/[a-z0-9._-]+)*")
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
@@ -132,6 +134,14 @@ def service_warnings(name: str, service: Service) -> Found:
             f"the analysis can never fail: failure_limit ({analysis.failure_limit})"
             f" is not below count ({analysis.count})",
         )
+    for env, overrides in service.envs.items():
+        if overrides.tag and overrides.digest is None:
+            # Tolerated so that files written before digests keep building while they migrate.
+            yield (
+                (*where, "envs", env, "tag"),
+                "has no digest: the tag is mutable, so the image it names can change under it;"
+                f" record the digest with {set_image_hint(name, env, overrides.tag)}",
+            )
     if service.hpa is not None:
         if service.replicas is not None:
             yield (*where, "replicas"), "is ignored: the HPA owns the replica count"
@@ -684,6 +694,15 @@ def check_service_env(name: str, service: Service, env: str) -> Found:
     overrides = service.envs[env]
     if overrides.tag is not None:
         yield from _found((*where, "tag"), tag_problem(overrides.tag))
+    if overrides.digest is not None:
+        yield from _found((*where, "digest"), digest_problem(overrides.digest))
+        if overrides.tag is None:
+            # Without a tag nothing is deployed here: a lone digest is a half-recorded image.
+            yield (
+                (*where, "digest"),
+                f"has no tag beside it: record both with {set_image_hint(name, env, 'TAG')},"
+                " or remove the digest to not deploy to this environment",
+            )
     if overrides.replicas is not None:
         yield from _found((*where, "replicas"), at_least(overrides.replicas, 0))
     yield from resources_problems((*where, "resources"), overrides.resources)
@@ -712,6 +731,39 @@ def tag_problem(tag: str) -> str | None:
             " not starting with '.' or '-')"
         )
     return None
+
+
+def digest_problem(digest: str) -> str | None:
+    """Why `digest` is not `sha256:<64 lowercase hex digits>`, the digest registries report.
+
+    Kustomize writes the digest into the image reference as given, and the container runtime
+    refuses a malformed one only when the pod starts: refuse it here instead.
+    """
+    algorithm, colon, digits = digest.partition(":")
+    if not digest:
+        reason = "it is empty"
+    elif not colon:
+        reason = f"it does not start with '{DIGEST_ALGORITHM}:'"
+    elif algorithm.lower() != DIGEST_ALGORITHM:
+        reason = f"the algorithm is {algorithm!r}, not {DIGEST_ALGORITHM!r}"
+    elif digest != digest.lower():
+        reason = "it contains uppercase letters"
+    elif bad := sorted(set(digits) - set("0123456789abcdef")):
+        shown = ", ".join(repr(char) for char in bad)
+        reason = f"it contains {shown} (hex digits are 0-9 and a-f)"
+    elif len(digits) != DIGEST_HEX_DIGITS:
+        reason = f"it has {len(digits)} hex digits after the ':', not {DIGEST_HEX_DIGITS}"
+    else:
+        return None
+    return (
+        f"{digest!r} is not an image digest: {reason}; write '{DIGEST_ALGORITHM}:' and"
+        f" {DIGEST_HEX_DIGITS} lowercase hex digits"
+    )
+
+
+def set_image_hint(service: str, env: str, tag: str) -> str:
+    """The command that records a tag with its digest (what the intake runs)."""
+    return f"gitopsgen set-image {service} {env} {tag} --digest {DIGEST_ALGORITHM}:..."
 
 
 def variables_problems(

@@ -146,6 +146,9 @@ class ServiceEnv:
     """`[services.<name>.envs.<env>]`: the most specific layer."""
 
     tag: str | None = None
+    # The image digest the tag named when it was recorded (`sha256:<64 hex>`): overlays deploy
+    # it, so re-pushing the tag cannot change what runs.
+    digest: str | None = None
     replicas: int | None = None
     resources: Resources | None = None
     hpa: Hpa | None = None
