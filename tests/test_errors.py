@@ -65,7 +65,12 @@ GCP = (
     'registry_repository = "apps"\n'
     'workload_identity_provider = "projects/123/locations/global/workloadIdentityPools/gh-pool'
     '/providers/gh-provider"\n'
-    'service_account = "ci-bot@my-project.iam.gserviceaccount.com"\n'
+    "# no service_account: terraform/ gives each service's CI its own\n"
+)
+# The key gitopsgen no longer uses (a warning), still checked so a typo is not silent.
+GCP_SA = GCP.replace(
+    "# no service_account: terraform/ gives each service's CI its own\n",
+    'service_account = "ci-bot@my-project.iam.gserviceaccount.com"\n',
 )
 
 SERVICE = 'repo = "acme/hello"'  # line 27: a service-level key goes on line 28
@@ -1010,7 +1015,6 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         'provider = "gcp"\nregion = "europe-west1"\naccount = "my-project"',
         [
             "4:2: cloud.registry_repository: missing required key: provider = 'gcp' needs it",
-            "4:2: cloud.service_account: missing required key: provider = 'gcp' needs it",
             "4:2: cloud.workload_identity_provider: missing required key: provider = 'gcp'"
             " needs it",
         ],
@@ -1034,7 +1038,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "gcp-service-account-id-too-short",
         'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
-        GCP.replace("ci-bot@", "ci@"),
+        GCP_SA.replace("ci-bot@", "ci@"),
         [
             "10:1: cloud.service_account: the account id 'ci' of service account"
             " 'ci@my-project.iam.gserviceaccount.com' must be 6 to 30 lowercase letters,"
@@ -1044,7 +1048,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "gcp-service-account-project",
         'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
-        GCP.replace("ci-bot@my-project", "ci-bot@proj"),
+        GCP_SA.replace("ci-bot@my-project", "ci-bot@proj"),
         [
             "10:1: cloud.service_account: the project 'proj' of service account"
             " 'ci-bot@proj.iam.gserviceaccount.com' is not a GCP project id (6 to 30"
@@ -1054,7 +1058,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "gcp-service-account-google-managed",
         'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
-        GCP.replace("ci-bot@my-project.iam", "123-compute@developer"),
+        GCP_SA.replace("ci-bot@my-project.iam", "123-compute@developer"),
         [
             "10:1: cloud.service_account: '123-compute@developer.gserviceaccount.com' is not a"
             " user-managed service account email: write"
@@ -1703,3 +1707,12 @@ def test_a_gcp_gitops_branch_too_long_for_the_google_subject() -> None:
         " which leaves the branch 77"
     ]
     assert load_text(text.replace("b" * 78, "b" * 77), "s.toml").warnings == ()
+
+
+def test_the_shared_gcp_service_account_is_no_longer_used() -> None:
+    text = edit(AWS_CLOUD, GCP_SA)
+    assert [str(w) for w in load_text(text, "s.toml").warnings] == [
+        "s.toml:10:1: cloud.service_account: is no longer used: each service's CI has its own"
+        " service account (github-ci-<service>) and the intake has gitops-intake, which"
+        " terraform/ creates; remove this key"
+    ]

@@ -228,6 +228,10 @@ def test_callers_pass_the_services_values(spec_name: str) -> None:
             expected["aws_role_arn"] = naming.ci_role_arn(
                 model.spec.cloud.account, model.spec.cloud.region, service.name
             )
+        else:
+            expected["gcp_service_account"] = naming.ci_service_account_email(
+                model.spec.cloud.account, service.name
+            )
         assert job["with"] == expected
         required = {k for k, v in reusable["inputs"].items() if v.get("required")}
         assert required <= set(job["with"]) <= set(reusable["inputs"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -89,13 +90,12 @@ def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def config_with_dev_digest(tmp_path: Path, digest: str | None) -> Path:
     text = (SPECS / "reference.toml").read_text(encoding="utf-8")
-    dev = (
-        "[services.payments-api.envs.dev]       # an environment with no tag is not deployed"
-        ' there\ntag = "abc123def"\n'
-    )
-    assert dev in text
-    if digest is not None:
-        text = text.replace(dev, f'{dev}digest = "{digest}"\n')
+    head, dev, rest = text.partition("[services.payments-api.envs.dev]")
+    recorded = re.compile(r'digest = "sha256:[0-9a-f]{64}".*\n')
+    assert dev
+    assert recorded.search(rest.split("\n[", 1)[0])  # the file records one there
+    rest = recorded.sub("" if digest is None else f'digest = "{digest}"\n', rest, count=1)
+    text = head + dev + rest
     config = tmp_path / "services.toml"
     config.write_text(text, encoding="utf-8")
     return config
