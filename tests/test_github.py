@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -79,6 +80,28 @@ def test_zizmor_audits_every_file_it_is_given(spec_name: str, tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
+
+
+@pytest.mark.tools
+def test_zizmor_pedantic_finds_only_what_the_templates_justify(
+    spec_name: str, tmp_path: Path
+) -> None:
+    """The pedantic persona too: each finding it ignores is justified beside its line."""
+    paths = write_tree(workflows(spec_name), tmp_path)
+    zizmor = Path(sys.executable).parent / "zizmor"
+    argv = [str(zizmor), "--offline", "--persona", "pedantic", "--format", "json"]
+    result = subprocess.run(
+        [*argv, "--no-progress", *map(str, paths)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    findings = json.loads(result.stdout)
+    assert [f["ident"] for f in findings if not f.get("ignored")] == []
+    justified = {f["ident"] for f in findings if f.get("ignored")}
+    assert justified <= {"superfluous-actions"}
 
 
 # --- security rules -----------------------------------------------------------------------
@@ -478,3 +501,65 @@ def test_promote_step_stops_when_the_source_has_no_tag(gitops_origin: Path, tmp_
     assert result.returncode == 2
     assert "cannot promote 'ledger-worker' to 'prod': it has no tag in 'staging'" in result.stderr
     assert outputs == {}
+
+
+@pytest.mark.tools
+def test_the_intake_record_step_changes_only_the_dev_entry_and_overlay(
+    gitops_origin: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "record"
+    git(tmp_path, "clone", "--quiet", str(gitops_origin), str(work))
+    script, env = script_of(tree_of("reference")[INTAKE_PATH], "record", "gitopsgen set-image")
+    digest = "sha256:" + "7" * 64
+    env |= {"SERVICE": "payments-api", "TAG": "sha-7777777", "DIGEST": digest}
+    assert env["ENVIRONMENT"] == "dev"
+    result = run_bash(script, work, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(work, "diff", "--name-only").splitlines() == [
+        ".gitopsgen-manifest",
+        "apps/payments-api/overlays/dev/kustomization.yaml",
+        "services.toml",
+    ]
+    overlay = (work / "apps/payments-api/overlays/dev/kustomization.yaml").read_text()
+    assert "newTag: sha-7777777" in overlay
+    assert f'digest: "{digest}"' in overlay
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("spec_name", ["reference", "gcp"])
+def test_the_install_step_runs_pip_with_the_pin(spec_name: str, tmp_path: Path) -> None:
+    """Run under bash with a `python` that logs its arguments instead of installing."""
+    step = next(
+        s
+        for _, s in steps_of(parsed(tree_of(spec_name)[RENDER_CHECK_PATH]))
+        if s.get("name", "").startswith("Install gitopsgen")
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fake = bin_dir / "python"
+    fake.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {log}\necho >> {log}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    env = {**step["env"], "RUNNER_TEMP": str(runner_temp), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    pin = env["GITOPSGEN"]
+    if spec_name == "reference":
+        assert calls == [f"-m|pip|install|--disable-pip-version-check|{pin}|"]
+        return
+    requirements = runner_temp / "gitopsgen.txt"
+    assert requirements.read_text(encoding="utf-8") == pin + "\n"
+    assert calls == [
+        f"-m|pip|install|--disable-pip-version-check|--no-deps|--require-hashes|-r|{requirements}|",
+        "-m|pip|install|--disable-pip-version-check|gitopsgen[validate]==0.1.0|",
+    ]
