@@ -339,12 +339,12 @@ def test_render_check_summary_step_fails_on_bad_input(tmp_path: Path) -> None:
     assert run_bash(script, repo, env).returncode == 2
 
 
-INSTALL_BY_COMMIT = 'python -m pip install --disable-pip-version-check "$GITOPSGEN"'
+INSTALL_BY_COMMIT = 'python -P -m pip install --disable-pip-version-check "$GITOPSGEN"'
 INSTALL_BY_HASH = (
     'printf \'%s\\n\' "$GITOPSGEN" > "$RUNNER_TEMP/gitopsgen.txt"\n'
-    "python -m pip install --disable-pip-version-check --no-deps --require-hashes"
+    "python -P -m pip install --disable-pip-version-check --no-deps --require-hashes"
     ' -r "$RUNNER_TEMP/gitopsgen.txt"\n'
-    'python -m pip install --disable-pip-version-check "${GITOPSGEN%% *}"\n'
+    'python -P -m pip install --disable-pip-version-check "${GITOPSGEN%% *}"\n'
 )
 
 
@@ -555,11 +555,22 @@ def test_the_install_step_runs_pip_with_the_pin(spec_name: str, tmp_path: Path) 
     calls = log.read_text(encoding="utf-8").splitlines()
     pin = env["GITOPSGEN"]
     if spec_name == "reference":
-        assert calls == [f"-m|pip|install|--disable-pip-version-check|{pin}|"]
+        assert calls == [f"-P|-m|pip|install|--disable-pip-version-check|{pin}|"]
         return
     requirements = runner_temp / "gitopsgen.txt"
     assert requirements.read_text(encoding="utf-8") == pin + "\n"
     assert calls == [
-        f"-m|pip|install|--disable-pip-version-check|--no-deps|--require-hashes|-r|{requirements}|",
-        "-m|pip|install|--disable-pip-version-check|gitopsgen[validate]==0.1.0|",
+        f"-P|-m|pip|install|--disable-pip-version-check|--no-deps|--require-hashes|-r|{requirements}|",
+        "-P|-m|pip|install|--disable-pip-version-check|gitopsgen[validate]==0.1.0|",
     ]
+
+
+def test_gitopsgen_is_installed_before_the_repository_is_checked_out(spec_name: str) -> None:
+    """No file of the checkout can stand in for pip (`python -P` too: no cwd on sys.path)."""
+    for path, text in workflows(spec_name).items():
+        for job_id, job in parsed(text)["jobs"].items():
+            names = [step.get("name", "") for step in job.get("steps", [])]
+            installs = [i for i, n in enumerate(names) if n.startswith("Install gitopsgen")]
+            checkouts = [i for i, n in enumerate(names) if n.startswith("Check out")]
+            if installs and checkouts:
+                assert max(installs) < min(checkouts), f"{path}: {job_id}: {names}"
