@@ -16,6 +16,7 @@ from generator.cli import main
 from generator.commands import intake
 from tests.conftest import SPECS
 
+COMMIT = "c0ffee" + "0" * 34  # CI tags an image with the commit it built
 NEW = "sha256:" + "1" * 64
 OLD = "sha256:" + "0" * 64
 IMAGE = "111111111111.dkr.ecr.me-south-1.amazonaws.com/payments-api"
@@ -35,9 +36,11 @@ print(json.dumps(results[digest]))
 """
 
 
-def attestation(digest: str, *, signed: str = "2026-12-01T10:00:00Z", **cert: str) -> Any:
+def attestation(digest: str, *, run: int = 2000, commit: str = COMMIT, **cert: str) -> Any:
     """One result as `gh attestation verify --format json` prints it (sigstore-go's JSON)."""
     certificate = {
+        "runInvocationURI": f"https://github.com/bank-org/payments-api/actions/runs/{run}/attempts/1",
+        "sourceRepositoryDigest": commit,
         "issuer": "https://token.actions.githubusercontent.com",
         "buildSignerURI": SIGNER,
         "sourceRepositoryURI": "https://github.com/bank-org/payments-api",
@@ -58,7 +61,7 @@ def attestation(digest: str, *, signed: str = "2026-12-01T10:00:00Z", **cert: st
                 {
                     "type": "TimestampAuthority",
                     "uri": "https://timestamp.githubapp.com",
-                    "timestamp": signed,
+                    "timestamp": "2026-12-01T10:00:00Z",
                 }
             ],
         },
@@ -80,9 +83,11 @@ def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("FAKE_GH_LOG", str(tmp_path / "gh-calls.log"))
     original = intake.verify
 
-    def verify(expected: intake.Expected, digest: str) -> intake.Build:
+    def verify(
+        expected: intake.Expected, digest: str, *, commit: str | None = None
+    ) -> intake.Build:
         results_file.write_text(json.dumps(results), encoding="utf-8")
-        return original(expected, digest)
+        return original(expected, digest, commit=commit)
 
     monkeypatch.setattr(intake, "verify", verify)
     return results
@@ -102,18 +107,18 @@ def config_with_dev_digest(tmp_path: Path, digest: str | None) -> Path:
 
 
 def run(config: Path, *args: str) -> int:
-    return main(["intake", "payments-api", "--tag", "sha-new", *args, "-c", str(config)])
+    return main(["intake", "payments-api", "--tag", COMMIT, *args, "-c", str(config)])
 
 
 def test_a_newer_build_from_the_right_repository_and_workflow_is_accepted(
     tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = config_with_dev_digest(tmp_path, OLD)
-    gh[NEW] = [attestation(NEW, signed="2026-12-01T10:00:00Z")]
-    gh[OLD] = [attestation(OLD, signed="2026-11-30T09:00:00Z")]
+    gh[NEW] = [attestation(NEW, run=2000)]
+    gh[OLD] = [attestation(OLD, run=1000, commit="b" * 40)]
     assert run(config, "--digest", NEW) == 0
-    assert (
-        capsys.readouterr().out == f"payments-api: {NEW} verified, newer than the recorded {OLD}\n"
+    assert capsys.readouterr().out == (
+        f"payments-api: {NEW} verified, built after the recorded {OLD}\n"
     )
     calls = [json.loads(line) for line in (tmp_path / "gh-calls.log").read_text().splitlines()]
     assert calls[0] == [
@@ -162,25 +167,25 @@ def test_an_older_build_is_refused(
     tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = config_with_dev_digest(tmp_path, OLD)
-    gh[NEW] = [attestation(NEW, signed="2026-11-29T10:00:00Z")]
-    gh[OLD] = [attestation(OLD, signed="2026-11-30T09:00:00Z")]
+    # An old CI run re-run today: signed now, but its run id is still the old one.
+    gh[NEW] = [attestation(NEW, run=1000)]
+    gh[OLD] = [attestation(OLD, run=2000, commit="b" * 40)]
     assert run(config, "--digest", NEW) == 2
     assert capsys.readouterr().err == (
-        f"payments-api: {NEW} was built at 2026-11-29T10:00:00+00:00, not after the {OLD}"
-        " recorded in dev (2026-11-30T09:00:00+00:00): an older build never replaces a newer"
-        " one\n"
+        f"payments-api: {NEW} was built by workflow run 1000, older than run 2000 that built"
+        f" the {OLD} recorded in dev: an older build never replaces a newer one\n"
     )
 
 
-def test_a_recorded_digest_without_attestation_skips_the_order_check(
+def test_a_recorded_digest_without_attestation_leaves_it_to_a_reviewed_change(
     tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     gh[NEW] = [attestation(NEW)]
-    assert run(config_with_dev_digest(tmp_path, OLD), "--digest", NEW) == 0
-    assert capsys.readouterr().out == (
-        f"payments-api: {NEW} verified; the recorded {OLD} could not be verified ({OLD}: gh"
-        f" attestation verify refused it: Error: no attestations found for {OLD}), so the build"
-        " order is not checked\n"
+    assert run(config_with_dev_digest(tmp_path, OLD), "--digest", NEW) == 2
+    assert capsys.readouterr().err == (
+        f"payments-api: the {OLD} recorded in dev cannot be verified ({OLD}: gh attestation"
+        f" verify refused it: Error: no attestations found for {OLD}), so the build order cannot"
+        f" be checked: record {NEW} by a reviewed pull request (gitopsgen set-image --digest)\n"
     )
 
 
@@ -218,6 +223,10 @@ def test_an_image_gh_cannot_verify_is_refused(
             {"runnerEnvironment": "self-hosted"},
             "on a runner 'self-hosted', not 'github-hosted'",
         ),
+        (
+            {"sourceRepositoryDigest": "d" * 40},
+            f"built from the commit {'d' * 40!r}, not {COMMIT!r}",
+        ),
     ],
     ids=[
         "wrong-repository",
@@ -225,6 +234,7 @@ def test_an_image_gh_cannot_verify_is_refused(
         "signer-on-another-branch",
         "wrong-ref",
         "self-hosted",
+        "another-commit",
     ],
 )
 def test_an_attestation_with_the_wrong_identity_is_refused(
@@ -302,3 +312,11 @@ def test_no_gh_on_path_is_exit_2(
     assert capsys.readouterr().err == (
         "gh (GitHub CLI) is not on PATH: GitHub's runners have it; elsewhere install it\n"
     )
+
+
+def test_an_attestation_without_its_workflow_run_is_refused(
+    tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    gh[NEW] = [attestation(NEW, runInvocationURI="")]
+    assert run(config_with_dev_digest(tmp_path, None), "--digest", NEW) == 2
+    assert capsys.readouterr().err == f"{NEW}: the attestation names no workflow run\n"

@@ -8,7 +8,10 @@ the verified certificate again itself (so the rule is tested here, not only in g
 - signed by the gitops repository's reusable workflow at the gitops branch (`buildSignerURI`),
 - built from the service's own repository (`sourceRepositoryURI`) at its CI branch,
 - on a GitHub-hosted runner, with the digest as the statement's subject,
-- newer than the build recorded now (by the attestations' verified signing times).
+- from the commit the tag names (CI tags an image with its commit),
+- by a workflow run no older than the one that built the image recorded now. Run ids grow
+  with time and a re-run keeps its run's id (`runInvocationURI` .../runs/<id>/attempts/<n>),
+  so re-running an old build never makes it "newer" (its signing time would).
 
 Certificate fields: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md;
 the JSON is sigstore-go's VerificationResult, as `gh attestation verify --format json` prints it.
@@ -21,7 +24,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +56,11 @@ class Expected:
 
 @frozen(kw_only=True)
 class Build:
-    """One verified attestation: what it says and when it was signed."""
+    """One verified attestation: the image, and the workflow run and commit that built it."""
 
     digest: str
-    signed_at: datetime
+    run_id: int
+    commit: str
 
 
 def run(config: Path, service: str, *, tag: str, digest: str) -> str:
@@ -69,25 +72,28 @@ def run(config: Path, service: str, *, tag: str, digest: str) -> str:
     current = target_digest(model, service, env)
     if current == digest:
         return f"{service}: {digest} is already recorded in {env}: nothing to do"
-    candidate = verify(expected, digest)
+    candidate = verify(expected, digest, commit=tag)
     if current is None:
         return f"{service}: {digest} verified; {env} records no digest yet"
     try:
         recorded = verify(expected, current)
-    except Refused as exc:  # e.g. recorded before attestations: nothing to compare with
-        return (
-            f"{service}: {digest} verified; the recorded {current} could not be verified "
-            f"({exc.problems[0]}), so the build order is not checked"
-        )
-    if candidate.signed_at <= recorded.signed_at:
+    except Refused as exc:
         raise Refused(
             [
-                f"{service}: {digest} was built at {candidate.signed_at.isoformat()}, not after "
-                f"the {current} recorded in {env} ({recorded.signed_at.isoformat()}): "
-                "an older build never replaces a newer one"
+                f"{service}: the {current} recorded in {env} cannot be verified"
+                f" ({exc.problems[0]}), so the build order cannot be checked: record {digest}"
+                " by a reviewed pull request (gitopsgen set-image --digest)"
+            ]
+        ) from None
+    if candidate.run_id < recorded.run_id:
+        raise Refused(
+            [
+                f"{service}: {digest} was built by workflow run {candidate.run_id}, older than"
+                f" run {recorded.run_id} that built the {current} recorded in {env}: an older"
+                " build never replaces a newer one"
             ]
         )
-    return f"{service}: {digest} verified, newer than the recorded {current}"
+    return f"{service}: {digest} verified, built after the recorded {current}"
 
 
 def checked_request(model: Model, service: str, *, tag: str, digest: str) -> ResolvedService:
@@ -148,8 +154,11 @@ def gh_command(expected: Expected, digest: str) -> list[str]:
     ]
 
 
-def verify(expected: Expected, digest: str) -> Build:
-    """Run gh, then check what it verified; the Build, or Refused with the reason."""
+def verify(expected: Expected, digest: str, *, commit: str | None = None) -> Build:
+    """Run gh, then check what it verified; the Build, or Refused with the reason.
+
+    With `commit`, the image must have been built from that commit of the source repository.
+    """
     gh = shutil.which("gh")
     if gh is None:
         raise InputError(
@@ -165,27 +174,39 @@ def verify(expected: Expected, digest: str) -> Build:
         results = json.loads(result.stdout)
     except json.JSONDecodeError:
         raise Refused([f"{digest}: gh attestation verify printed no JSON"]) from None
-    return checked_build(expected, digest, results)
+    return checked_build(expected, digest, results, commit=commit)
 
 
-def checked_build(expected: Expected, digest: str, results: Any) -> Build:
-    """The newest signing time among the results that match every rule, or Refused."""
+def checked_build(
+    expected: Expected, digest: str, results: Any, *, commit: str | None = None
+) -> Build:
+    """The first result that matches every rule, as a Build; or Refused with every mismatch."""
     if not isinstance(results, list) or not results:
         raise Refused([f"{digest}: no verified attestation"])
     problems: list[str] = []
-    times: list[datetime] = []
     for result in results:
-        found = mismatches(expected, digest, result)
-        if found:
-            problems.extend(found)
-        else:
-            times.append(signed_at(result))
-    if not times:
-        raise Refused(sorted(set(problems)))
-    return Build(digest=digest, signed_at=max(times))
+        found = mismatches(expected, digest, result, commit=commit)
+        run_id = run_id_of(result)
+        if run_id is None:
+            found.append(f"{digest}: the attestation names no workflow run")
+        if not found and run_id is not None:
+            cert = _field(result, "verificationResult", "signature", "certificate")
+            commit_built = _field(cert, "sourceRepositoryDigest")
+            return Build(digest=digest, run_id=run_id, commit=str(commit_built or ""))
+        problems.extend(found)
+    raise Refused(sorted(set(problems)))
 
 
-def mismatches(expected: Expected, digest: str, result: Any) -> list[str]:
+def run_id_of(result: Any) -> int | None:
+    """The run id in the certificate's runInvocationURI: .../actions/runs/<id>/attempts/<n>."""
+    uri = _field(result, "verificationResult", "signature", "certificate", "runInvocationURI")
+    found = re.search(r"/actions/runs/([0-9]+)(?:/attempts/[0-9]+)?$", uri or "")
+    return int(found[1]) if found else None
+
+
+def mismatches(
+    expected: Expected, digest: str, result: Any, *, commit: str | None = None
+) -> list[str]:
     """What in one verified attestation differs from what gitopsgen expects."""
     verified = _field(result, "verificationResult")
     cert = _field(verified, "signature", "certificate")
@@ -204,6 +225,11 @@ def mismatches(expected: Expected, digest: str, result: Any) -> list[str]:
         ("on a runner", _field(cert, "runnerEnvironment"), "github-hosted"),
         ("with the predicate", _field(statement, "predicateType"), SLSA_PROVENANCE),
     )
+    if commit is not None:
+        checks = (
+            *checks,
+            ("built from the commit", _field(cert, "sourceRepositoryDigest"), commit),
+        )
     found = [
         f"{digest}: the attestation says it was {what} {got!r}, not {want!r}"
         for what, got, want in checks
@@ -212,25 +238,6 @@ def mismatches(expected: Expected, digest: str, result: Any) -> list[str]:
     if digest not in digests:
         found.append(f"{digest}: the attestation is about {sorted(digests)}, not this digest")
     return found
-
-
-def signed_at(result: Any) -> datetime:
-    stamps = _field(result, "verificationResult", "verifiedTimestamps") or []
-    times = [_timestamp(_field(stamp, "timestamp")) for stamp in stamps]
-    known = [time for time in times if time is not None]
-    if not known:
-        raise Refused(["the attestation has no verified signing time"])
-    return min(known)  # the earliest trusted witness of the signature
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _field(value: Any, *path: str) -> Any:
