@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="sha256:...",
         help="the image digest the tag names (without it, the entry keeps no digest)",
     )
+    set_image.add_argument(
+        "--expect-digest",
+        metavar="DIGEST",
+        help="change nothing unless the entry records exactly this digest now ('' for none)",
+    )
     promote = command("promote", "copy a tag from the environment promote_from names", output=False)
     promote.add_argument("service")
     promote.add_argument("--to", required=True, dest="env", metavar="ENV")
@@ -86,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("service")
     intake.add_argument("--tag", required=True, help="the image's tag")
     intake.add_argument("--digest", required=True, help="the image's digest, sha256:<64 hex>")
+    intake.add_argument(
+        "--github-output",
+        type=Path,
+        metavar="FILE",
+        help="append `recorded=<the digest recorded now>` as a step output",
+    )
     return parser
 
 
@@ -298,7 +309,14 @@ def cmd_windows(args: argparse.Namespace) -> int:
 def cmd_set_image(args: argparse.Namespace) -> int:
     from generator.commands import tags
 
-    tags.set_image(args.config, args.service, args.env, args.tag, digest=args.digest)
+    tags.set_image(
+        args.config,
+        args.service,
+        args.env,
+        args.tag,
+        digest=args.digest,
+        expect_digest=args.expect_digest,
+    )
     return EXIT_OK
 
 
@@ -320,5 +338,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_intake(args: argparse.Namespace) -> int:
     from generator.commands import intake
 
-    print(intake.run(args.config, args.service, tag=args.tag, digest=args.digest))
+    verdict = intake.run(args.config, args.service, tag=args.tag, digest=args.digest)
+    print(verdict.message)
+    if args.github_output is not None:
+        intake.write_output(args.github_output, verdict)
     return EXIT_OK

@@ -511,7 +511,9 @@ def test_the_intake_record_step_changes_only_the_dev_entry_and_overlay(
     git(tmp_path, "clone", "--quiet", str(gitops_origin), str(work))
     script, env = script_of(tree_of("reference")[INTAKE_PATH], "record", "gitopsgen set-image")
     digest = "sha256:" + "7" * 64
-    env |= {"SERVICE": "payments-api", "TAG": "sha-7777777", "DIGEST": digest}
+    recorded = model_of("reference").spec.services["payments-api"].envs["dev"].digest
+    assert recorded is not None
+    env |= {"SERVICE": "payments-api", "TAG": "sha-7777777", "DIGEST": digest, "RECORDED": recorded}
     assert env["ENVIRONMENT"] == "dev"
     result = run_bash(script, work, env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -36,7 +36,9 @@ print(json.dumps(results[digest]))
 """
 
 
-def attestation(digest: str, *, run: int = 2000, commit: str = COMMIT, **cert: str) -> Any:
+def attestation(
+    digest: str, *, run: int = 2000, commit: str = COMMIT, cert: dict[str, str] | None = None
+) -> Any:
     """One result as `gh attestation verify --format json` prints it (sigstore-go's JSON)."""
     certificate = {
         "runInvocationURI": f"https://github.com/bank-org/payments-api/actions/runs/{run}/attempts/1",
@@ -46,7 +48,7 @@ def attestation(digest: str, *, run: int = 2000, commit: str = COMMIT, **cert: s
         "sourceRepositoryURI": "https://github.com/bank-org/payments-api",
         "sourceRepositoryRef": "refs/heads/main",
         "runnerEnvironment": "github-hosted",
-        **cert,
+        **(cert or {}),
     }
     return {
         "attestation": {"bundle": {}},
@@ -245,7 +247,7 @@ def test_an_attestation_with_the_wrong_identity_is_refused(
     said: str,
 ) -> None:
     """Checked again after gh: a gh that ignored a flag still records nothing."""
-    gh[NEW] = [attestation(NEW, **cert)]
+    gh[NEW] = [attestation(NEW, cert=cert)]
     assert run(config_with_dev_digest(tmp_path, None), "--digest", NEW) == 2
     assert capsys.readouterr().err == f"{NEW}: the attestation says it was {said}\n"
 
@@ -261,7 +263,9 @@ def test_an_attestation_about_another_image_is_refused(
 
 
 def test_repository_names_compare_without_case(tmp_path: Path, gh: dict[str, Any]) -> None:
-    gh[NEW] = [attestation(NEW, sourceRepositoryURI="https://github.com/Bank-Org/Payments-API")]
+    gh[NEW] = [
+        attestation(NEW, cert={"sourceRepositoryURI": "https://github.com/Bank-Org/Payments-API"})
+    ]
     assert run(config_with_dev_digest(tmp_path, None), "--digest", NEW) == 0
 
 
@@ -317,6 +321,41 @@ def test_no_gh_on_path_is_exit_2(
 def test_an_attestation_without_its_workflow_run_is_refused(
     tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    gh[NEW] = [attestation(NEW, runInvocationURI="")]
+    gh[NEW] = [attestation(NEW, cert={"runInvocationURI": ""})]
     assert run(config_with_dev_digest(tmp_path, None), "--digest", NEW) == 2
     assert capsys.readouterr().err == f"{NEW}: the attestation names no workflow run\n"
+
+
+def test_intake_writes_what_it_checked_against_for_the_record_job(
+    tmp_path: Path, gh: dict[str, Any]
+) -> None:
+    config = config_with_dev_digest(tmp_path, OLD)
+    gh[NEW] = [attestation(NEW, run=2000)]
+    gh[OLD] = [attestation(OLD, run=1000, commit="b" * 40)]
+    output = tmp_path / "github_output"
+    assert run(config, "--digest", NEW, "--github-output", str(output)) == 0
+    assert output.read_text(encoding="utf-8") == f"recorded={OLD}\n"
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [(OLD, ""), (None, OLD), (NEW, OLD)])
+def test_set_image_writes_nothing_when_the_entry_moved_since_the_verification(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], recorded: str | None, expected: str
+) -> None:
+    """A re-run of an old intake's record job alone must not roll dev back."""
+    config = config_with_dev_digest(tmp_path, recorded)
+    before = config.read_bytes()
+    argv = ["set-image", "payments-api", "dev", COMMIT, "--digest", "sha256:" + "2" * 64]
+    assert main([*argv, "--expect-digest", expected, "-c", str(config)]) == 2
+    assert config.read_bytes() == before
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"set-image: payments-api in dev records {recorded or 'no digest'} now, not"
+        f" {expected or 'no digest'} as expected: it changed since the image was verified;"
+        " run the whole intake again"
+    )
+
+
+def test_set_image_writes_when_the_entry_is_as_verified(tmp_path: Path) -> None:
+    config = config_with_dev_digest(tmp_path, OLD)
+    argv = ["set-image", "payments-api", "dev", COMMIT, "--digest", NEW]
+    assert main([*argv, "--expect-digest", OLD, "-c", str(config)]) == 0
+    assert f'digest = "{NEW}"' in config.read_text(encoding="utf-8")

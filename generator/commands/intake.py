@@ -63,9 +63,33 @@ class Build:
     commit: str
 
 
-def run(config: Path, service: str, *, tag: str, digest: str) -> str:
-    """Verify the request; return the message to print, or raise Refused."""
+@frozen(kw_only=True)
+class Verdict:
+    """An accepted request: what to print, and the digest it was checked against."""
+
+    message: str
+    recorded: str | None
+
+
+def run(config: Path, service: str, *, tag: str, digest: str) -> Verdict:
+    """Verify the request, or raise Refused."""
     model = resolve(load_file(config).spec)
+    message = decide(model, service, tag=tag, digest=digest)  # refuses an unknown service
+    recorded = target_digest(model, service, model.environments[0].name)
+    return Verdict(message=message, recorded=recorded)
+
+
+def write_output(path: Path, verdict: Verdict) -> None:
+    """`recorded=<digest>` for the next job's `set-image --expect-digest`."""
+    try:
+        with path.open("a", encoding="utf-8") as file:
+            file.write(f"recorded={verdict.recorded or ''}\n")
+    except OSError as exc:
+        raise InputError([f"{path}: cannot write: {exc.strerror}"]) from None
+
+
+def decide(model: Model, service: str, *, tag: str, digest: str) -> str:
+    """The message for an accepted request, or Refused."""
     target = checked_request(model, service, tag=tag, digest=digest)
     expected = expected_identity(model, target)
     env = model.environments[0].name

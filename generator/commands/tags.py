@@ -93,14 +93,27 @@ class Change:
 
 
 def set_image(
-    config: Path, service: str, env: str, tag: str, *, digest: str | None = None
+    config: Path,
+    service: str,
+    env: str,
+    tag: str,
+    *,
+    digest: str | None = None,
+    expect_digest: str | None = None,
 ) -> Change:
-    """`gitopsgen set-image SERVICE ENV TAG [--digest D]`: what the intake runs for an image."""
+    """`gitopsgen set-image SERVICE ENV TAG [--digest D]`: what the intake runs for an image.
+
+    `expect_digest` makes it a compare-and-swap: the intake verified the build order against
+    the digest recorded then, so it writes nothing if another digest has been recorded since
+    (a re-run of an old intake's last job would otherwise roll the environment back).
+    """
     text = read(config)
     spec = load_text(text, str(config)).spec
     problems = target_problems(config, spec, service, env)
     if digest is not None and (problem := digest_problem(digest)) is not None:
         problems.append(f"set-image: --digest {problem}")
+    if not problems and expect_digest is not None:
+        problems += expectation_problems(spec, service, env, expect_digest)
     if problems:
         raise InputError(problems)
     target = Target(service=service, env=env, tag=tag, digest=digest, source=None)
@@ -142,6 +155,18 @@ def check_target(config: Path, spec: Spec, service: str, env: str) -> None:
     problems = target_problems(config, spec, service, env)
     if problems:
         raise InputError(problems)
+
+
+def expectation_problems(spec: Spec, service: str, env: str, expected: str) -> list[str]:
+    entry = spec.services[service].envs.get(env)
+    recorded = entry.digest if entry is not None else None
+    if (recorded or "") == expected:
+        return []
+    return [
+        f"set-image: {service} in {env} records {recorded or 'no digest'} now, not"
+        f" {expected or 'no digest'} as expected: it changed since the image was verified;"
+        " run the whole intake again"
+    ]
 
 
 def target_problems(config: Path, spec: Spec, service: str, env: str) -> list[str]:
