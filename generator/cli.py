@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument(
         "--started-by", metavar="LOGIN", help="who started the promotion (named in the body)"
     )
+    promote.add_argument(
+        "--expect-digest",
+        metavar="DIGEST",
+        help="copy nothing unless the source records exactly this digest ('' for none)",
+    )
     intake = command("intake", "verify an image's provenance before it is recorded", output=False)
     intake.add_argument("service")
     intake.add_argument("--tag", required=True, help="the image's tag")
@@ -96,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="append `recorded=<the digest recorded now>` as a step output",
+    )
+    verify_image = command(
+        "verify-image",
+        "verify the provenance of the image a promotion would copy",
+        output=False,
+    )
+    verify_image.add_argument("service")
+    verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
+    verify_image.add_argument(
+        "--github-output",
+        type=Path,
+        metavar="FILE",
+        help="append `recorded=<the verified digest>` as a step output",
     )
     return parser
 
@@ -171,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         "set-image": cmd_set_image,
         "promote": cmd_promote,
         "intake": cmd_intake,
+        "verify-image": cmd_verify_image,
     }[args.command]
     return handler(args)
 
@@ -325,7 +344,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     if (args.github_output is None) != (args.body_file is None):
         raise InputError(["promote: --github-output and --body-file go together"])
-    change = tags.promote(args.config, args.service, args.env)
+    change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
     if args.github_output is not None:
         promotion.write_for_workflow(
             promotion.pull_request(change, started_by=args.started_by),
@@ -339,6 +358,16 @@ def cmd_intake(args: argparse.Namespace) -> int:
     from generator.commands import intake
 
     verdict = intake.run(args.config, args.service, tag=args.tag, digest=args.digest)
+    print(verdict.message)
+    if args.github_output is not None:
+        intake.write_output(args.github_output, verdict)
+    return EXIT_OK
+
+
+def cmd_verify_image(args: argparse.Namespace) -> int:
+    from generator.commands import intake
+
+    verdict = intake.verify_promotion(args.config, args.service, args.env)
     print(verdict.message)
     if args.github_output is not None:
         intake.write_output(args.github_output, verdict)

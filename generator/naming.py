@@ -212,6 +212,11 @@ def parse_artifact_registry(registry: str) -> ArtifactRepository:
 # an image in services.toml; both live in the gitops repository.
 SERVICE_CI_WORKFLOW = ".github/workflows/service-ci.yml"
 INTAKE_WORKFLOW = ".github/workflows/intake.yml"
+PROMOTE_WORKFLOW = ".github/workflows/promote.yml"
+# The gitops workflows whose verify job reads images and attestations as INTAKE_IDENTITY_NAME:
+# the intake (before dev records an image) and the promotion (before a pull request copies
+# one to the next environment), each dispatched on the gitops branch.
+VERIFYING_WORKFLOWS = (INTAKE_WORKFLOW, PROMOTE_WORKFLOW)
 # The GitHub environment of the gitops repository that holds the gitops App's key; it admits
 # the gitops branch only (Terraform renders it), so no other branch's workflow can read it.
 WRITER_ENVIRONMENT = "gitops-writer"
@@ -273,10 +278,16 @@ def ci_subject(owner_id: str, repo_id: str, gitops_repo: str, gitops_branch: str
     )
 
 
-def intake_subject(owner_id: str, repo_id: str, gitops_repo: str, gitops_branch: str) -> str:
-    """The `sub` of a token of the gitops repository's INTAKE_WORKFLOW at the gitops branch,
-    in a job without a GitHub environment (the registry-reading job needs none)."""
-    workflow = workflow_ref(gitops_repo, INTAKE_WORKFLOW, gitops_branch)
+def intake_subject(
+    owner_id: str,
+    repo_id: str,
+    gitops_repo: str,
+    gitops_branch: str,
+    workflow: str = INTAKE_WORKFLOW,
+) -> str:
+    """The `sub` of a token of a VERIFYING_WORKFLOWS workflow at the gitops branch, in a job
+    without a GitHub environment (the registry-reading job needs none)."""
+    workflow = workflow_ref(gitops_repo, workflow, gitops_branch)
     return (
         f"repository_owner_id:{owner_id}:repository_id:{repo_id}"
         f":ref:refs/heads/{gitops_branch}:workflow_ref:{workflow}"

@@ -144,7 +144,7 @@ def test_every_job_states_least_privilege_permissions(spec_name: str) -> None:
         },
         INTAKE_PATH: {"verify": {"contents": "read", "id-token": "write"}, "record": {}},
         RENDER_CHECK_PATH: {"render-check": {"contents": "read"}},
-        PROMOTE_PATH: {"promote": {}},
+        PROMOTE_PATH: {"verify": {"contents": "read", "id-token": "write"}, "promote": {}},
     }
     for path, text in workflows(spec_name).items():
         jobs = parsed(text)["jobs"]
@@ -447,6 +447,13 @@ def gitops_origin(tmp_path: Path) -> Path:
     return origin
 
 
+def verified_digest(service: str, target: str) -> str:
+    """What the promote workflow's verify job hands on: the source's digest."""
+    spec = model_of("reference").spec
+    entry = spec.services[service].envs.get(str(spec.environments[target].promote_from))
+    return (entry.digest if entry is not None else None) or ""
+
+
 def run_promote_step(
     origin: Path, tmp_path: Path, service: str, target: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str], Path]:
@@ -461,6 +468,7 @@ def run_promote_step(
         "RUNNER_TEMP": str(tmp_path),
         "GITHUB_OUTPUT": str(outputs),
         "ACTOR": "octocat",
+        "VERIFIED": verified_digest(service, target),
     }
     result = run_bash(script, work, env)
     values = dict(line.split("=", 1) for line in outputs.read_text(encoding="utf-8").splitlines())

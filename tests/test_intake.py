@@ -359,3 +359,71 @@ def test_set_image_writes_when_the_entry_is_as_verified(tmp_path: Path) -> None:
     argv = ["set-image", "payments-api", "dev", COMMIT, "--digest", NEW]
     assert main([*argv, "--expect-digest", OLD, "-c", str(config)]) == 0
     assert f'digest = "{NEW}"' in config.read_text(encoding="utf-8")
+
+
+def test_the_image_a_promotion_would_copy_is_verified(
+    tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_with_dev_digest(tmp_path, NEW)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('tag = "abc123def"', f'tag = "{COMMIT}"', 1), encoding="utf-8")
+    gh[NEW] = [attestation(NEW)]
+    output = tmp_path / "github_output"
+    argv = ["verify-image", "payments-api", "--promote-to", "staging", "-c", str(config)]
+    assert main([*argv, "--github-output", str(output)]) == 0
+    assert capsys.readouterr().out == (
+        f"payments-api: {NEW} in dev verified: built from {COMMIT} by bank-org/payments-api\n"
+    )
+    assert output.read_text(encoding="utf-8") == f"recorded={NEW}\n"
+
+
+def test_a_hand_edited_digest_is_not_promoted(
+    tmp_path: Path, gh: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dev needs no approval, so a digest written there by hand must not travel on."""
+    argv = ["verify-image", "payments-api", "--promote-to", "staging"]
+    assert main([*argv, "-c", str(config_with_dev_digest(tmp_path, NEW))]) == 2
+    assert capsys.readouterr().err == (
+        f"{NEW}: gh attestation verify refused it: Error: no attestations found for {NEW}\n"
+    )
+    gh[NEW] = [attestation(NEW, commit="e" * 40)]  # attested, but not the commit the tag names
+    assert main([*argv, "-c", str(config_with_dev_digest(tmp_path, NEW))]) == 2
+    assert capsys.readouterr().err == (
+        f"{NEW}: the attestation says it was built from the commit {'e' * 40!r}, not 'abc123def'\n"
+    )
+
+
+@pytest.mark.usefixtures("gh")
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "staging",
+            "payments-api in dev records no digest: only an image recorded with its"
+            " digest (by the intake) can be promoted",
+        ),
+        ("dev", "environment 'dev' has no promote_from: nothing is promoted to it"),
+        ("stagin", "unknown environment 'stagin' (did you mean 'staging'?)"),
+    ],
+)
+def test_verify_image_refusals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, message: str
+) -> None:
+    config = config_with_dev_digest(tmp_path, None)
+    argv = ["verify-image", "payments-api", "--promote-to", target, "-c", str(config)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == message + "\n"
+
+
+def test_promote_copies_nothing_but_the_verified_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_with_dev_digest(tmp_path, NEW)
+    before = config.read_bytes()
+    argv = ["promote", "payments-api", "--to", "staging", "--expect-digest", OLD]
+    assert main([*argv, "-c", str(config)]) == 2
+    assert config.read_bytes() == before
+    assert capsys.readouterr().err == (
+        f"promote: payments-api in dev records {NEW} now, not the verified {OLD}: start the"
+        " promotion again\n"
+    )

@@ -421,7 +421,7 @@ def test_terraform_builds_the_exact_subjects(spec_name: str, tmp_path: Path) -> 
     model = model_of(spec_name)
     gitops = model.spec.gitops
     subjects = terraform_console(
-        tmp_path, offline_locals(spec_name), "[local.ci_subjects, local.intake_subject]"
+        tmp_path, offline_locals(spec_name), "[local.ci_subjects, local.intake_subjects]"
     )
     ids = fake_repo_ids(model)
     assert subjects[0] == {
@@ -429,14 +429,18 @@ def test_terraform_builds_the_exact_subjects(spec_name: str, tmp_path: Path) -> 
         f":job_workflow_ref:{gitops.repo}/.github/workflows/service-ci.yml@refs/heads/main"
         for name, repo_id in ids.items()
     }
-    assert subjects[1] == (
+    assert subjects[1] == [
         f"repository_owner_id:65:repository_id:99:ref:refs/heads/{gitops.branch}"
-        f":workflow_ref:{gitops.repo}/.github/workflows/intake.yml@refs/heads/{gitops.branch}"
-    )
+        f":workflow_ref:{gitops.repo}/.github/workflows/{workflow}.yml@refs/heads/{gitops.branch}"
+        for workflow in ("intake", "promote")
+    ]
     # the names the workflows use agree with what Terraform builds
     for name, repo_id in ids.items():
         assert subjects[0][name] == naming.ci_subject("65", str(repo_id), gitops.repo, "main")
-    assert subjects[1] == naming.intake_subject("65", "99", gitops.repo, gitops.branch)
+    assert subjects[1] == [
+        naming.intake_subject("65", "99", gitops.repo, gitops.branch, workflow)
+        for workflow in naming.VERIFYING_WORKFLOWS
+    ]
 
 
 def test_subject_templates_are_customised_with_the_claims_the_subjects_use(
@@ -642,7 +646,7 @@ def test_the_intake_role_reads_every_service_repository_and_trusts_the_intake_on
             "StringEquals",
             ["${local.github_oidc_audience}"],
         ),
-        "token.actions.githubusercontent.com:sub": ("StringEquals", ["${local.intake_subject}"]),
+        "token.actions.githubusercontent.com:sub": ("StringEquals", "${local.intake_subjects}"),
     }
     read = {
         s["sid"]: s
@@ -784,7 +788,8 @@ GCP_CONDITION = (
     ' "shop-co/deploy/.github/workflows/service-ci.yml@refs/heads/main")'
     ' || (assertion.event_name == "workflow_dispatch" && assertion.repository_owner_id == "65"'
     ' && assertion.repository_id == "99" && assertion.ref == "refs/heads/main"'
-    ' && assertion.workflow_ref == "shop-co/deploy/.github/workflows/intake.yml@refs/heads/main")'
+    ' && assertion.workflow_ref in ["shop-co/deploy/.github/workflows/intake.yml@refs/heads/main",'
+    ' "shop-co/deploy/.github/workflows/promote.yml@refs/heads/main"])'
 )
 
 

@@ -65,7 +65,7 @@ class Build:
 
 @frozen(kw_only=True)
 class Verdict:
-    """An accepted request: what to print, and the digest it was checked against."""
+    """An accepted request: what to print, and the digest recorded when it was checked."""
 
     message: str
     recorded: str | None
@@ -118,6 +118,34 @@ def decide(model: Model, service: str, *, tag: str, digest: str) -> str:
             ]
         )
     return f"{service}: {digest} verified, built after the recorded {current}"
+
+
+def verify_promotion(config: Path, service: str, target: str) -> Verdict:
+    """`gitopsgen verify-image SERVICE --promote-to ENV`: the image a promotion would copy
+    must pass the same checks as at intake, so no digest edited into an environment by hand
+    travels on to the next one."""
+    model = resolve(load_file(config).spec)
+    environments = [env.name for env in model.environments]
+    if target not in environments:
+        raise Refused([f"unknown environment {target!r}{did_you_mean(target, environments)}"])
+    source = model.environment(target).promote_from
+    if source is None:
+        raise Refused([f"environment {target!r} has no promote_from: nothing is promoted to it"])
+    entry = (
+        model.spec.services[service].envs.get(source) if service in model.spec.services else None
+    )
+    tag, digest = (entry.tag, entry.digest) if entry is not None else (None, None)
+    if service in model.spec.services and (tag is None or digest is None):
+        raise Refused(
+            [
+                f"{service} in {source} records no {'tag' if tag is None else 'digest'}: only an"
+                " image recorded with its digest (by the intake) can be promoted"
+            ]
+        )
+    found = checked_request(model, service, tag=tag or "", digest=digest or "")
+    verify(expected_identity(model, found), digest or "", commit=tag)
+    message = f"{service}: {digest} in {source} verified: built from {tag} by {found.repo}"
+    return Verdict(message=message, recorded=digest)
 
 
 def checked_request(model: Model, service: str, *, tag: str, digest: str) -> ResolvedService:

@@ -120,8 +120,12 @@ def set_image(
     return apply(config, text, spec, target)
 
 
-def promote(config: Path, service: str, env: str) -> Change:
-    """`gitopsgen promote SERVICE --to ENV`: copy the tag of the environment promote_from names."""
+def promote(config: Path, service: str, env: str, *, expect_digest: str | None = None) -> Change:
+    """`gitopsgen promote SERVICE --to ENV`: copy the tag of the environment promote_from names.
+
+    `expect_digest`: copy only if the source records exactly this digest (the one the
+    promote workflow's verify job verified), so nothing recorded since travels unverified.
+    """
     text = read(config)
     spec = load_text(text, str(config)).spec
     check_target(config, spec, service, env)
@@ -132,6 +136,13 @@ def promote(config: Path, service: str, env: str) -> Change:
     if source_env is None or not source_env.tag:
         raise InputError(
             [f"{config}: cannot promote '{service}' to '{env}': it has no tag in '{source}'"]
+        )
+    if expect_digest is not None and (source_env.digest or "") != expect_digest:
+        raise InputError(
+            [
+                f"promote: {service} in {source} records {source_env.digest or 'no digest'} now,"
+                f" not the verified {expect_digest or 'no digest'}: start the promotion again"
+            ]
         )
     # The digest travels with its tag; a source without one leaves the target without one.
     target = Target(

@@ -21,7 +21,7 @@ CODEOWNERS_PATH = ".github/CODEOWNERS"
 SERVICE_CI_PATH = naming.SERVICE_CI_WORKFLOW
 INTAKE_PATH = naming.INTAKE_WORKFLOW
 PINS_FILE = "github/action-pins.toml"
-PROMOTE_PATH = ".github/workflows/promote.yml"
+PROMOTE_PATH = naming.PROMOTE_WORKFLOW
 RENDER_CHECK_PATH = ".github/workflows/render-check.yml"
 PYTHON_VERSION = "3.12"
 # The Trivy binary trivy-action installs; v0.69.4 was the compromised release (GHSA-69fq-xp46-6x23).

@@ -157,7 +157,10 @@ def render_github(model: Model) -> str:
             gitops.repo, naming.SERVICE_CI_WORKFLOW, gitops.branch
         ),
         intake_context=f"ref:refs/heads/{gitops.branch}",
-        intake_workflow_ref=naming.workflow_ref(gitops.repo, naming.INTAKE_WORKFLOW, gitops.branch),
+        intake_workflow_refs=[
+            naming.workflow_ref(gitops.repo, workflow, gitops.branch)
+            for workflow in naming.VERIFYING_WORKFLOWS
+        ],
         missing_repository=(
             "GitHub has no repository {} that the provider's token can read: the OIDC"
             " subjects would name repository id 0."
@@ -274,7 +277,8 @@ def attribute_condition(model: Model, owner_id: str, gitops_id: str) -> str:
     - app CI: a push to APP_CI_BRANCH in a repository of the gitops owner (not the gitops
       repository) running the gitops repository's SERVICE_CI_WORKFLOW at the gitops branch;
       which repository may impersonate which service account is bound by repository id;
-    - intake: a dispatch of the gitops repository's INTAKE_WORKFLOW at the gitops branch.
+    - verification: a dispatch of one of the gitops repository's VERIFYING_WORKFLOWS (intake,
+      promote) at the gitops branch.
 
     CEL's `&&` is false when one side is false even if the other is an error, so the missing
     `job_workflow_ref` of an intake token cannot make the first clause fail the whole.
@@ -307,8 +311,13 @@ def attribute_condition(model: Model, owner_id: str, gitops_id: str) -> str:
             cel("ref", "==", json.dumps(f"refs/heads/{gitops.branch}")),
             cel(
                 "workflow_ref",
-                "==",
-                json.dumps(naming.workflow_ref(gitops.repo, naming.INTAKE_WORKFLOW, gitops.branch)),
+                "in",
+                json.dumps(
+                    [
+                        naming.workflow_ref(gitops.repo, workflow, gitops.branch)
+                        for workflow in naming.VERIFYING_WORKFLOWS
+                    ]
+                ),
             ),
         ]
     )

@@ -33,15 +33,17 @@ locals {
       job_workflow_ref    = "bank-org/gitops-repo/.github/workflows/service-ci.yml@refs/heads/main"
     }
   }
-  # Intake: the gitops repository's intake workflow at the gitops branch, in a job without a
-  # GitHub environment (`context` is then `ref:<ref>`). A top-level job may carry no
-  # job_workflow_ref, so the workflow is bound through workflow_ref.
-  intake_subject_claims = {
-    repository_owner_id = local.github_owner_id
-    repository_id       = tostring(data.github_repository.gitops.repo_id)
-    context             = "ref:refs/heads/main"
-    workflow_ref        = "bank-org/gitops-repo/.github/workflows/intake.yml@refs/heads/main"
-  }
+  # The verify jobs of the gitops repository's intake and promote workflows at the gitops
+  # branch, in jobs without a GitHub environment (`context` is then `ref:<ref>`). A top-level
+  # job may carry no job_workflow_ref, so the workflow is bound through workflow_ref.
+  intake_subject_claims = [
+    for workflow_ref in ["bank-org/gitops-repo/.github/workflows/intake.yml@refs/heads/main", "bank-org/gitops-repo/.github/workflows/promote.yml@refs/heads/main"] : {
+      repository_owner_id = local.github_owner_id
+      repository_id       = tostring(data.github_repository.gitops.repo_id)
+      context             = "ref:refs/heads/main"
+      workflow_ref        = workflow_ref
+    }
+  ]
 
   # GitHub writes `context` without its key: its value is `ref:...` or `environment:...`.
   ci_subjects = {
@@ -49,9 +51,11 @@ locals {
       for key in local.ci_subject_claim_keys : key == "context" ? [claims[key]] : [key, claims[key]]
     ]))
   }
-  intake_subject = join(":", flatten([
-    for key in local.intake_subject_claim_keys : key == "context" ? [local.intake_subject_claims[key]] : [key, local.intake_subject_claims[key]]
-  ]))
+  intake_subjects = [
+    for claims in local.intake_subject_claims : join(":", flatten([
+      for key in local.intake_subject_claim_keys : key == "context" ? [claims[key]] : [key, claims[key]]
+    ]))
+  ]
 }
 
 # The id is the organisation's numeric id (the provider sets it from the REST API's `id`).

@@ -145,7 +145,7 @@ data "aws_iam_policy_document" "intake_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = [local.intake_subject]
+      values   = local.intake_subjects
     }
   }
 }

@@ -19,7 +19,7 @@ output "ci_subjects" {
   value       = local.ci_subjects
 }
 
-output "intake_subject" {
-  description = "The OIDC subject of the intake workflow's token."
-  value       = local.intake_subject
+output "intake_subjects" {
+  description = "The OIDC subjects of the intake and promote workflows' verify jobs."
+  value       = local.intake_subjects
 }
