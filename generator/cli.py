@@ -7,12 +7,12 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.spec.errors import InputError
-from generator.tree import buildcache, write
+from generator.tree import buildcache, foreign, write
 
 if TYPE_CHECKING:
     from generator.resolve import Model
@@ -206,6 +206,7 @@ class _Sync:
         caching = buildcache.cache_dir() is not None
         self.key = buildcache.input_key(self.config, self.raw, self.out) if caching else ""
         self.warnings: list[str] = []
+        self.allow_foreign: tuple[str, ...] = ()
 
     def cached(self) -> bool:
         """True when the build cache knows the output is up to date (its warnings repeated)."""
@@ -215,9 +216,13 @@ class _Sync:
         return warnings is not None
 
     def plan(self) -> write.Plan:
+        from generator import lifecycle
         from generator.render import render_tree
 
         model, self.warnings = load_with_warnings(self.config, self.raw)
+        self.allow_foreign = model.spec.gitops.allow_foreign
+        # What the previous build wrote decides whether a service may leave in one step.
+        lifecycle.check(model, self.out, self.raw.decode(), str(self.config))
         tree = render_tree(model)  # all of it, in memory, before anything is written
         plan = write.plan(tree, self.out, force=self.force, protected=[self.config])
         for note in plan.notes:
@@ -263,18 +268,48 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     sync = _Sync(args)
     if sync.cached():
-        print(f"{args.output} is up to date")
-        return EXIT_OK
+        # Up to date: the manifest lists exactly the rendered files, and the file was checked.
+        found = foreign_files(args.output, write.owned(args.output), allowed_foreign(sync.raw))
+        return report_foreign(args, found)
     plan = sync.plan()
+    known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes)}
+    found = foreign_files(args.output, known, sync.allow_foreign)
     if plan.clean:
         sync.remember(plan)
-        print(f"{args.output} is up to date")
-        return EXIT_OK
+        return report_foreign(args, found)
     for change, path in plan.changes:
         print(f"{write.CHECK_LABELS[change]} {path}")
     for conflict in plan.conflicts:
         print(conflict)
+    for path in found:
+        print(f"foreign {path}: {foreign.FOREIGN}")
     print(f"{args.output} does not match {args.config}: run gitopsgen build", file=sys.stderr)
+    return EXIT_FINDINGS
+
+
+def allowed_foreign(raw: bytes) -> tuple[str, ...]:
+    """`[gitops] allow_foreign` of a services file the build cache knows was checked."""
+    import tomllib
+
+    patterns = tomllib.loads(raw.decode()).get("gitops", {}).get("allow_foreign", ())
+    return tuple(patterns)
+
+
+def foreign_files(out: Path, known: Collection[str], allow: Sequence[str]) -> list[str]:
+    return foreign.find(out, known, allow)
+
+
+def report_foreign(args: argparse.Namespace, found: list[str]) -> int:
+    """The result of a check whose generated files are up to date."""
+    if not found:
+        print(f"{args.output} is up to date")
+        return EXIT_OK
+    for path in found:
+        print(f"foreign {path}: {foreign.FOREIGN}")
+    print(
+        f"{args.output} holds files {args.config} does not generate: remove them or allow them",
+        file=sys.stderr,
+    )
     return EXIT_FINDINGS
 
 

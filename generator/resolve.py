@@ -104,7 +104,13 @@ class ResolvedService:
     test_command: str | None
     dockerfile: str
     placements: tuple[Placement, ...]  # in promotion order
+    retired: tuple[str, ...]  # environments it is leaving (an empty overlay), promotion order
     prometheus: str  # platform.prometheus: where canary analysis queries go
+
+    @property
+    def application_envs(self) -> frozenset[str]:
+        """Where it has an Application: placed there, or retiring from there."""
+        return frozenset(p.env for p in self.placements) | frozenset(self.retired)
 
     @property
     def workload_kind(self) -> str:
@@ -222,8 +228,9 @@ def _resolve_service(
     placements = tuple(
         _place(env, spec.environments[env], service, service.envs[env])
         for env in order
-        if env in service.envs and service.envs[env].tag
+        if env in service.envs and service.envs[env].tag and not service.envs[env].retired
     )
+    retired = tuple(env for env in order if env in service.envs and service.envs[env].retired)
     return ResolvedService(
         name=name,
         team=service.team,
@@ -242,6 +249,7 @@ def _resolve_service(
         test_command=service.test_command,
         dockerfile=service.dockerfile,
         placements=placements,
+        retired=retired,
         prometheus=spec.platform.prometheus,
     )
 

@@ -22,6 +22,7 @@ MINIMAL_JSON = [
         "auto_sync": True,
         "revision": "main",
         "repo": "https://github.com/acme/gitops.git",
+        "cascade": True,
     }
 ]
 

@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 from generator import naming
 from generator.argo.appset import expand_tree, summary
 from generator.commands.validate import validate_custom
-from generator.render.argocd import PARAMS_FILE, sso_group
+from generator.render.argocd import planned_apps, removal_is_gated, sso_group
 from generator.resolve import Model
 from tests.conftest import SPEC_NAMES, model_of, tree_of
 
@@ -50,6 +50,8 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
                     "auto_sync": env.auto_sync,
                     "revision": model.spec.gitops.branch,
                     "repo": f"https://github.com/{model.spec.gitops.repo}.git",
+                    # deleting it deletes what it runs only where a sync could do so any time
+                    "cascade": env.auto_sync and not env.sync_windows,
                 }
             )
     return out
@@ -92,8 +94,7 @@ def test_sync_policy_per_environment(spec_name: str) -> None:
                 "maxDuration": env.retry.max_duration,
             },
         }
-        assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
-        assert app["metadata"]["namespace"] == "argocd"
+        assert app["metadata"]["namespace"] == "argocd"  # finalizers: see below
 
 
 def test_retry_defaults_in_the_reference() -> None:
@@ -204,11 +205,18 @@ def test_applicationset_settings() -> None:
     assert appset["metadata"]["namespace"] == "argocd"
     assert spec["goTemplate"] is True
     assert spec["goTemplateOptions"] == ["missingkey=error"]
-    (matrix,) = spec["generators"]
-    listed, git = matrix["matrix"]["generators"]
-    assert [e["env"] for e in listed["list"]["elements"]] == ["dev", "staging", "prod"]
-    assert git["git"]["repoURL"] == "https://github.com/bank-org/gitops-repo.git"
-    assert git["git"]["revision"] == "main"
+    # deleting an Application never cascades by itself; the patch adds the finalizer per app
+    assert spec["syncPolicy"] == {"applicationsSync": "sync", "preserveResourcesOnDeletion": True}
+    assert "finalizers" not in spec["template"]["metadata"]
+    (generator,) = spec["generators"]
+    assert list(generator) == ["list"]  # decided at compile time: no git generator
+    elements = generator["list"]["elements"]
+    assert [e["name"] for e in elements] == [a.name for a in planned_apps(model_of("reference"))]
+    assert spec["template"]["spec"]["source"] == {
+        "repoURL": "https://github.com/bank-org/gitops-repo.git",
+        "targetRevision": "main",
+        "path": "{{ .path }}",
+    }
 
 
 def test_a_broken_applicationset_shows_up_in_the_expansion() -> None:
@@ -224,16 +232,21 @@ def test_a_broken_applicationset_shows_up_in_the_expansion() -> None:
     assert summary(app)["auto_sync"] is False
 
 
-def test_params_file_is_not_a_kustomize_input(spec_name: str) -> None:
+def test_no_parameter_files_beside_the_overlays(spec_name: str) -> None:
+    """The list generator carries every parameter: an overlay holds Kustomize inputs only."""
     tree = tree_of(spec_name)
+    overlays = [p for p in tree if "/overlays/" in p]
+    assert overlays
+    assert all(p.endswith(".yaml") for p in overlays)
+
+
+def test_only_ungated_environments_cascade(spec_name: str) -> None:
     model = model_of(spec_name)
-    for service in model.services:
-        for placement in service.placements:
-            overlay = f"apps/{service.name}/overlays/{placement.env}"
-            assert PARAMS_FILE not in tree[f"{overlay}/kustomization.yaml"]
-            params = load(tree[f"{overlay}/{PARAMS_FILE}"])
-            assert sorted(params) == ["ignoreDifferences", "namespace"]
-            assert params["namespace"] == service.namespace
+    for app in generated(spec_name):
+        env = model.environment(app["spec"]["project"])
+        finalizers = app["metadata"].get("finalizers", [])
+        cascade = ["resources-finalizer.argocd.argoproj.io"]
+        assert finalizers == ([] if removal_is_gated(env) else cascade)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1329,6 +1329,41 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         SERVICE + '\nliveness = "healthz"',
         ["28:1: services.hello.liveness: 'healthz' is not an HTTP path starting with '/'"],
     ),
+    # --- a service's life: foreign files, retiring, shared clusters -------------------------
+    (
+        "allow-foreign-patterns",
+        GENERATOR,
+        GENERATOR
+        + '\nallow_foreign = ["apps/legacy/**", "terraform/x", "/apps/a", "apps/[ab]", ""]',
+        [
+            "4:36: gitops.allow_foreign[1]: 'terraform/x' is not under apps/, argocd/ or"
+            " policies/: only those folders are checked for foreign files",
+            "4:51: gitops.allow_foreign[2]: '/apps/a' is not a relative path pattern: write it"
+            " relative to the output directory, folders separated by single '/'"
+            " (e.g. 'apps/legacy/**')",
+            "4:62: gitops.allow_foreign[3]: 'apps/[ab]': only '*' (within a folder), '?' and"
+            " '**' (as a whole folder name: any folders) are supported",
+            "4:75: gitops.allow_foreign[4]: an empty pattern matches nothing",
+        ],
+    ),
+    (
+        "allow-foreign-bad-segments",
+        GENERATOR,
+        GENERATOR + '\nallow_foreign = ["apps/../x", "apps/a**"]',
+        [
+            "4:18: gitops.allow_foreign[0]: 'apps/../x' is not a relative path pattern: write"
+            " it relative to the output directory, folders separated by single '/'"
+            " (e.g. 'apps/legacy/**')",
+            "4:31: gitops.allow_foreign[1]: 'apps/a**': only '*' (within a folder), '?' and"
+            " '**' (as a whole folder name: any folders) are supported",
+        ],
+    ),
+    (
+        "retired-not-a-boolean",
+        TAG,
+        TAG + '\nretired = "yes"',
+        ["31:1: services.hello.envs.dev.retired: expected a boolean, got the string 'yes'"],
+    ),
 ]
 
 
@@ -1338,6 +1373,19 @@ CASES: list[tuple[str, str, str, list[str]]] = [
 )
 def test_rule(old: str, new: str, expected: list[str]) -> None:
     assert problems_of(edit(old, new)) == [f"s.toml:{line}" for line in expected]
+
+
+def test_two_environments_of_one_cluster_may_not_run_a_service_in_one_namespace() -> None:
+    shared = edit('cluster = "https://prod.example.com"', 'cluster = "https://dev.example.com"')
+    text = shared + f'\n[services.hello.envs.prod]\nretired = true\n{DIGEST}\ntag = "1.0.0"\n'
+    assert problems_of(text) == [
+        "s.toml:33:22: services.hello.envs.prod: environments 'dev' and 'prod' share the"
+        " cluster 'https://dev.example.com' and would both run 'hello' in namespace 'hello':"
+        " their Applications 'hello-dev' and 'hello-prod' would own the same objects; deploy"
+        " the service to one of them only, or give the environments different clusters"
+    ]
+    # a retired entry still has its Application; without any entry there the file is fine
+    assert load_text(shared, "s.toml").spec.environments["prod"].cluster.startswith("https://dev")
 
 
 def test_the_configmap_name_limit_is_checked_even_where_no_label_reaches_it() -> None:
@@ -1434,6 +1482,12 @@ VALID: list[tuple[str, str, str, str]] = [
         SERVICE + '\ncanary = { traffic = "istio", host = "api.example.com",'
         " steps = [{ weight = 10 }] }",
         "apps/hello/base/virtualservice.yaml",
+    ),
+    (
+        "a-retired-environment-renders-an-empty-overlay",
+        TAG,
+        TAG + "\nretired = true",
+        "apps/hello/overlays/dev/kustomization.yaml",
     ),
 ]
 

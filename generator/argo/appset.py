@@ -24,12 +24,12 @@ from ruamel.yaml import YAML
 from generator.argo import gotemplate
 from generator.naming import gitops_repo_url
 from generator.render import render_tree
-from generator.render.argocd import APPLICATIONSET_PATH, PARAMS_FILE
+from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
 
 EXIT_OK, EXIT_INTERNAL = 0, 3
-# The overlays' parameter files, which the ApplicationSet's git files generator reads.
-PARAMETER_FILES = f"apps/*/overlays/*/{PARAMS_FILE}"
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+SYNC_POLICIES = ("create-only", "create-update", "create-delete", "sync")
 SUPPORTED_OPTIONS = ["missingkey=error"]
 SUMMARY_FIELDS = (
     "name",
@@ -40,6 +40,7 @@ SUMMARY_FIELDS = (
     "auto_sync",
     "revision",
     "repo",
+    "cascade",
 )
 
 
@@ -77,6 +78,8 @@ def summary(app: Mapping[str, Any]) -> dict[str, Any]:
         "auto_sync": automated is not None and automated.get("enabled", True) is not False,
         "revision": spec["source"].get("targetRevision"),
         "repo": spec["source"]["repoURL"],
+        # deleting the Application deletes what it deployed (the resources finalizer)
+        "cascade": RESOURCES_FINALIZER in app["metadata"].get("finalizers", []),
     }
 
 
@@ -141,19 +144,30 @@ def expand(appset: Mapping[str, Any], repo: Repository) -> list[dict[str, Any]]:
         raise ExpansionError("not an argoproj.io/v1alpha1 ApplicationSet")
     spec = appset["spec"]
     known = {"goTemplate", "goTemplateOptions", "generators", "template", "templatePatch"}
+    known.add("syncPolicy")
     if unknown := sorted(set(spec) - known):
         raise ExpansionError(f"spec fields not supported: {', '.join(unknown)}")
     if spec.get("goTemplate") is not True or spec.get("goTemplateOptions") != SUPPORTED_OPTIONS:
         raise ExpansionError(f"only goTemplate: true with goTemplateOptions {SUPPORTED_OPTIONS}")
     namespace = appset["metadata"]["namespace"]
+    preserve = preserves_resources(spec.get("syncPolicy") or {})
     apps: list[dict[str, Any]] = []
     for generator in spec["generators"]:
         for params in generate(generator, repo, {}):
-            apps.append(application(spec, params, namespace))
+            apps.append(application(spec, params, namespace, preserve=preserve))
     names = [app["metadata"]["name"] for app in apps]
     if duplicates := sorted({n for n in names if names.count(n) > 1}):
         raise ExpansionError(f"duplicate Application names: {', '.join(duplicates)}")
     return apps
+
+
+def preserves_resources(policy: Mapping[str, Any]) -> bool:
+    """The ApplicationSet's syncPolicy: whether deleting an Application keeps its resources."""
+    if unknown := sorted(set(policy) - {"applicationsSync", "preserveResourcesOnDeletion"}):
+        raise ExpansionError(f"syncPolicy fields not supported: {', '.join(unknown)}")
+    if policy.get("applicationsSync", "sync") not in SYNC_POLICIES:
+        raise ExpansionError(f"syncPolicy.applicationsSync must be one of {SYNC_POLICIES}")
+    return policy.get("preserveResourcesOnDeletion") is True
 
 
 def generate(
@@ -250,11 +264,18 @@ def render_strings(value: Any, params: Mapping[str, Any]) -> Any:
 
 
 def application(
-    spec: Mapping[str, Any], params: Mapping[str, Any], namespace: str
+    spec: Mapping[str, Any], params: Mapping[str, Any], namespace: str, *, preserve: bool
 ) -> dict[str, Any]:
-    """The Application for one parameter set: template rendered, then templatePatch merged."""
+    """The Application for one parameter set: template rendered, then templatePatch merged.
+
+    As the controller does (applicationset/utils/utils.go, RenderTemplateParams): a template
+    without finalizers gets the resources finalizer unless preserveResourcesOnDeletion, and
+    only then is the templatePatch applied (controllers/template/template.go).
+    """
     template = spec["template"]
     metadata = render_strings(template["metadata"], params)
+    if not preserve and not metadata.get("finalizers"):
+        metadata = {**metadata, "finalizers": [RESOURCES_FINALIZER]}
     app: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",

@@ -20,9 +20,11 @@ from ruamel.yaml import YAML
 
 from generator import naming
 from generator.argo import appset, gotemplate
+from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
 from generator.spec.errors import InputError
+from generator.tree import foreign, write
 
 # The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
 # schemas; strict = additionalProperties false everywhere, so a misspelled field fails).
@@ -374,11 +376,21 @@ def validate_tree(model: Model, out: Path) -> list[str]:
     found = overlay_findings(model, out)
     found += manifest_findings(out)
     found += application_findings(model, out)
+    found += foreign_findings(model, out)
     workflows = sorted(
         path.relative_to(out) for folder in WORKFLOW_DIRS for path in yaml_files(out / folder)
     )
     found += lint_workflows(workflows, cwd=out)
     return found
+
+
+def foreign_findings(model: Model, out: Path) -> list[str]:
+    """Files in apps/, argocd/ and policies/ that the services file does not generate."""
+    known = {*render_tree(model), *write.owned(out)}
+    return [
+        f"{path}: {foreign.FOREIGN}"
+        for path in foreign.find(out, known, model.spec.gitops.allow_foreign)
+    ]
 
 
 def overlay_dirs(model: Model, out: Path) -> list[Path]:
@@ -435,10 +447,8 @@ def manifest_findings(out: Path) -> list[str]:
 def application_findings(model: Model, out: Path) -> list[str]:
     """The Applications the ApplicationSet on disk generates over the tree on disk, each
     against the Application schema: a templated field can be wrong only once expanded."""
-    paths = [out / APPLICATIONSET_PATH, *sorted(out.glob(appset.PARAMETER_FILES))]
-    tree = {
-        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.is_file()
-    }
+    path = out / APPLICATIONSET_PATH
+    tree = {APPLICATIONSET_PATH: path.read_text(encoding="utf-8")} if path.is_file() else {}
     try:
         generated = appset.expand_tree(
             tree, naming.gitops_repo_url(model.spec.gitops.repo), model.spec.gitops.branch

@@ -1,9 +1,8 @@
 """Argo CD: the ApplicationSet, AppProjects, the Kyverno guard's Applications, the root app.
 
-Beside each overlay goes a small parameters file (PARAMS_FILE) that the ApplicationSet's git
-files generator reads: the service's namespace and the Application's ignoreDifferences.
-Kustomize never reads it (it is not listed in kustomization.yaml) and Argo CD's Kustomize
-source ignores it.
+The ApplicationSet's list generator holds one element per Application services.toml names,
+with every parameter its template reads: the set of Applications is decided here, when the
+tree is compiled, and nothing placed in the repository by hand can add one.
 
 The guard (policies/) is deployed by plain Applications, one per environment cluster, in
 their own project (POLICY_PROJECT): the environment projects stay limited to what the
@@ -12,7 +11,6 @@ services' Applications use, and `gitopsgen apps` lists the ApplicationSet's Appl
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from attrs import frozen
@@ -28,7 +26,6 @@ from generator.spec.model import Canary
 
 APPLICATIONSET_NAME = "services"
 ROOT_NAME = "root"
-PARAMS_FILE = "argocd-app.json"
 PLATFORM_ROLE = naming.PLATFORM_ROLE_NAME
 APPLICATIONSET_PATH = "argocd/applicationset.yaml"
 ROOT_PATH = "argocd/root.yaml"
@@ -50,6 +47,7 @@ class PlannedApp:
     project: str
     service: ResolvedService
     env: ResolvedEnv
+    retired: bool  # its overlay is empty: a sync prunes what it ran
 
     @property
     def path(self) -> str:
@@ -77,7 +75,6 @@ def render(model: Model) -> dict[str, str]:
     apps = planned_apps(model)
     for env in model.environments:
         files[f"argocd/projects/{env.name}.yaml"] = render_project(model, env, apps)
-    files |= render_params_files(apps)
     guard_apps = policy_apps(model, apps)
     if guard_apps:
         files[f"argocd/projects/{POLICY_PROJECT}.yaml"] = render_policy_project(model, guard_apps)
@@ -91,19 +88,26 @@ def overlay_path(service: str, env: str) -> str:
 
 
 def planned_apps(model: Model) -> list[PlannedApp]:
-    """Every (service, environment) with a tag, environments in promotion order."""
-    placed = [(service, {p.env for p in service.placements}) for service in model.services]
+    """Every (service, environment) with a tag or retiring, environments in promotion order."""
+    placed = [(service, service.application_envs) for service in model.services]
     return [
         PlannedApp(
             name=naming.application_name(service.name, env.name),
             project=env.name,
             service=service,
             env=env,
+            retired=env.name in service.retired,
         )
         for env in model.environments
         for service, envs in placed
         if env.name in envs
     ]
+
+
+def removal_is_gated(env: ResolvedEnv) -> bool:
+    """Whether only a sync that a person starts, or one inside a window, may change the
+    environment: deleting an Application there must never touch the cluster."""
+    return not env.auto_sync or bool(env.sync_windows)
 
 
 def apps_in(apps: list[PlannedApp], env: ResolvedEnv) -> list[PlannedApp]:
@@ -114,21 +118,33 @@ def apps_in(apps: list[PlannedApp], env: ResolvedEnv) -> list[PlannedApp]:
 # ApplicationSet
 
 
-def environment_element(env: ResolvedEnv) -> dict[str, Any]:
-    """The list generator's parameters for one environment (read by the template and patch)."""
+def retry_of(env: ResolvedEnv) -> dict[str, Any]:
+    """Argo CD's sync retry for the environment's Applications."""
     return {
+        "limit": env.retry.limit,
+        "backoff": {
+            "duration": env.retry.backoff,
+            "factor": env.retry.factor,
+            "maxDuration": env.retry.max_duration,
+        },
+    }
+
+
+def application_element(app: PlannedApp) -> dict[str, Any]:
+    """The list generator's parameters for one Application (read by the template and patch)."""
+    env = app.env
+    return {
+        "name": app.name,
         "env": env.name,
         "cluster": env.cluster,
+        "namespace": app.service.namespace,
+        "path": app.path,
         "autoSync": env.auto_sync,
         "createNamespace": env.create_namespace,
-        "retry": {
-            "limit": env.retry.limit,
-            "backoff": {
-                "duration": env.retry.backoff,
-                "factor": env.retry.factor,
-                "maxDuration": env.retry.max_duration,
-            },
-        },
+        "retry": retry_of(env),
+        "retired": app.retired,
+        "cascade": not removal_is_gated(env),
+        "ignoreDifferences": [] if app.retired else ignore_differences(app.service, env),
     }
 
 
@@ -136,41 +152,10 @@ def render_applicationset(model: Model) -> str:
     return render_template(
         "argocd/applicationset.yaml",
         name=APPLICATIONSET_NAME,
-        elements=[environment_element(env) for env in model.environments],
+        elements=[application_element(app) for app in planned_apps(model)],
         repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
-        params_file=PARAMS_FILE,
-        params_glob=f"apps/*/overlays/{{{{ .env }}}}/{PARAMS_FILE}",
-        # The Go template of each Application's name: the service is the overlay's folder.
-        app_name=naming.application_name("{{ index .path.segments 1 }}", "{{ .env }}"),
     )
-
-
-def render_params_files(apps: list[PlannedApp]) -> dict[str, str]:
-    """Every Application's parameters file. A service's environments mostly have equal
-    parameters: those are serialized once (indented JSON is slow to write)."""
-    files: dict[str, str] = {}
-    last: dict[str, tuple[dict[str, Any], str]] = {}  # service -> its latest params, as text
-    for app in apps:
-        params = params_of(app.service, app.env)
-        previous = last.get(app.service.name)
-        text = previous[1] if previous and previous[0] == params else params_text(params)
-        last[app.service.name] = (params, text)
-        files[f"{app.path}/{PARAMS_FILE}"] = text
-    return files
-
-
-def params_of(service: ResolvedService, env: ResolvedEnv) -> dict[str, Any]:
-    """The git files generator's parameters for one overlay."""
-    return {
-        "namespace": service.namespace,
-        "ignoreDifferences": ignore_differences(service, env),
-    }
-
-
-def params_text(params: dict[str, Any]) -> str:
-    """Parameters as deterministic JSON."""
-    return json.dumps(params, indent=2, sort_keys=True) + "\n"
 
 
 def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[str, Any]]:
@@ -386,7 +371,7 @@ def render_policy_app(model: Model, guard: PolicyApp) -> str:
         include=policies.POLICY_FILE,
         cluster=guard.cluster,
         namespace=POLICY_DESTINATION_NAMESPACE,
-        retry=environment_element(first)["retry"],
+        retry=retry_of(first),
     )
 
 

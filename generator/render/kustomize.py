@@ -19,7 +19,25 @@ def render(model: Model) -> dict[str, str]:
         files.update(render_base(service))
         for placement in service.placements:
             files.update(render_overlay(service, placement))
+        for env in service.retired:
+            files[overlay_kustomization(service.name, env)] = retired_overlay(service.name, env)
     return files
+
+
+def overlay_kustomization(service: str, env: str) -> str:
+    return f"apps/{service}/overlays/{env}/kustomization.yaml"
+
+
+def retired_overlay(service: str, env: str) -> str:
+    """The overlay of a retired environment: no resources, so a sync with prune removes the
+    workload and everything else the Application ran. No Namespace either: one created by
+    CreateNamespace=true is not the Application's and stays (other services may live there)."""
+    return render_template(
+        "kustomize/retired-overlay.yaml",
+        service=service,
+        env=env,
+        app=naming.application_name(service, env),
+    )
 
 
 def service_labels(service: ResolvedService) -> dict[str, str]:

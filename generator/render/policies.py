@@ -68,10 +68,13 @@ def is_rendered(model: Model) -> bool:
 
 def workload_kinds(model: Model) -> list[str]:
     """The workload kinds the guard matches: the Rollout kind only if the tree deploys one."""
-    deploys_rollouts = any(s.placements and s.workload_kind == "Rollout" for s in model.services)
+    deploys_rollouts = any(
+        s.application_envs and s.workload_kind == "Rollout" for s in model.services
+    )
     return [*WORKLOAD_KINDS, ROLLOUT_KIND] if deploys_rollouts else list(WORKLOAD_KINDS)
 
 
 def managed_namespaces(model: Model) -> list[str]:
-    """The namespaces the tree deploys into: those of services placed in any environment."""
-    return sorted({s.namespace for s in model.services if s.placements})
+    """The namespaces the tree deploys into: those of services with an Application anywhere
+    (a retired one's too: the guard stays until what it ran is pruned and its entry goes)."""
+    return sorted({s.namespace for s in model.services if s.application_envs})

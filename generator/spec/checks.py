@@ -14,6 +14,7 @@ from generator.argo import syncwindows, timespec
 from generator.resolve import (  # resolve owns these rules
     image_repository_of,
     layer_resources,
+    promotion_order,
     registry_of,
 )
 from generator.spec import pin
@@ -33,6 +34,7 @@ from generator.spec.model import (
     SyncWindow,
     Toleration,
 )
+from generator.tree import foreign
 
 Found = Iterator[tuple[KeyPath, str]]
 
@@ -94,6 +96,7 @@ def check(spec: Spec) -> Found:
     yield from object_collisions(spec)
     yield from application_collisions(spec)
     yield from policy_application_collisions(spec)
+    yield from shared_cluster_collisions(spec)
 
 
 def warnings(spec: Spec) -> Found:
@@ -239,6 +242,8 @@ def check_gitops(spec: Spec) -> Found:
                 f" leaves the branch {MAX_GCP_GITOPS_BRANCH}",
             )
     yield from generator_problems(spec.gitops.generator)
+    for index, pattern in enumerate(spec.gitops.allow_foreign):
+        yield from _found(("gitops", "allow_foreign", index), foreign.pattern_problem(pattern))
 
 
 def generator_problems(requirement: str | None) -> Found:
@@ -945,6 +950,32 @@ def policy_application_collisions(spec: Spec) -> Found:
                     f" {reserved[app]!r}: rename the service",
                 )
                 break  # renaming the service resolves every clash: one message is enough
+
+
+def shared_cluster_collisions(spec: Spec) -> Found:
+    """Environments sharing a cluster must not both run a service: the service's namespace is
+    the same in every environment, so their two Applications would own the same objects."""
+    order = [env for env in promotion_order(spec.environments) if label_problem("", env) is None]
+    for name in _well_named(spec):
+        service = spec.services[name]
+        namespace = service.namespace or name
+        first_on: dict[str, str] = {}  # cluster -> the first environment placing the service
+        for env in order:
+            entry = service.envs.get(env)
+            if entry is None or not (entry.tag or entry.retired):
+                continue
+            cluster = spec.environments[env].cluster
+            other = first_on.setdefault(cluster, env)
+            if other != env:
+                yield (
+                    ("services", name, "envs", env),
+                    f"environments {other!r} and {env!r} share the cluster {cluster!r} and"
+                    f" would both run {name!r} in namespace {namespace!r}: their Applications"
+                    f" {naming.application_name(name, other)!r} and"
+                    f" {naming.application_name(name, env)!r} would own the same objects;"
+                    " deploy the service to one of them only, or give the environments"
+                    " different clusters",
+                )
 
 
 # --- resources -------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ class Gitops:
     # The gitopsgen the workflows install, pinned (spec/pin.py): required, no default, since
     # generated files never carry a version and an unpinned install runs whatever is served.
     generator: str | None = None
+    # Paths under apps/, argocd/ and policies/ that gitopsgen did not write but may stay there
+    # (globs: `*` within a folder, `**` any folders): `check` and `validate` report the others.
+    allow_foreign: tuple[str, ...] = ()
 
 
 @frozen(kw_only=True)
@@ -149,6 +152,9 @@ class ServiceEnv:
     # The image digest the tag named when it was recorded (`sha256:<64 hex>`): overlays deploy
     # it, so re-pushing the tag cannot change what runs.
     digest: str | None = None
+    # The service is leaving this environment: its Application stays and deploys nothing, so a
+    # sync within the environment's own rules prunes what it ran; then the entry can go.
+    retired: bool = False
     replicas: int | None = None
     resources: Resources | None = None
     hpa: Hpa | None = None

@@ -345,6 +345,22 @@ def _read_manifest(disk: _Disk) -> tuple[dict[str, str], list[str]]:
         return {}, [f"{MANIFEST}: not UTF-8 text; ignored"]
 
 
+def owned(out: Path) -> dict[str, str]:
+    """What the output directory's manifest says gitopsgen wrote there: `{path: sha256}`."""
+    root = out.resolve()
+    if not root.is_dir():
+        return {}
+    return _read_manifest(_Disk(root))[0]
+
+
+def read_owned(out: Path, path: str, sha: str) -> bytes | None:
+    """A file gitopsgen wrote, as it wrote it: None when absent, unsafe or edited since."""
+    if unsafe_reason(path) is not None:
+        return None
+    current, problem = _Disk(out.resolve()).read(path)
+    return current if problem is None and current is not None and digest(current) == sha else None
+
+
 def apply(result: Plan, out: Path) -> dict[str, os.stat_result]:
     """Carry out the plan: atomic replacements, deletions, a flush, then the manifest.
 

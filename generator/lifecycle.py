@@ -1,0 +1,151 @@
+"""A service's life between two builds: leaving an environment, and renames, judged against
+the tree the previous build wrote (its .gitopsgen-manifest)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from attrs import frozen
+from ruamel.yaml import YAML
+
+from generator import naming
+from generator.render import with_header
+from generator.render.argocd import removal_is_gated
+from generator.render.kustomize import overlay_kustomization, retired_overlay
+from generator.resolve import Model, ResolvedEnv, ResolvedService
+from generator.spec.errors import InputError, KeyPath, Problem
+from generator.spec.locate import Locator
+from generator.tree import write
+
+_OVERLAY = re.compile(r"apps/([^/]+)/overlays/([^/]+)/kustomization\.yaml")
+_BASE = re.compile(r"apps/([^/]+)/base/kustomization\.yaml")
+_WORKLOADS = ("deployment.yaml", "rollout.yaml")
+# The caller workflow's own header line names the app repository (render/github.py writes it).
+_CALLER_REPO = re.compile(r"^# The CI of [^:]+: install this file in (\S+) as$", re.MULTILINE)
+
+
+@frozen(kw_only=True)
+class Previous:
+    """The tree as the previous build left it: what gitopsgen wrote, read only."""
+
+    out: Path
+    hashes: Mapping[str, str]
+
+    def read(self, path: str) -> str | None:
+        sha = self.hashes.get(path)
+        data = None if sha is None else write.read_owned(self.out, path, sha)
+        return None if data is None else data.decode(errors="replace")
+
+    def applications(self) -> Iterator[tuple[str, str]]:
+        """(service, environment) of every Application the previous tree had an overlay for."""
+        for path in self.hashes:
+            if match := _OVERLAY.fullmatch(path):
+                yield match[1], match[2]
+
+    def services(self) -> set[str]:
+        return {m[1] for path in self.hashes if (m := _BASE.fullmatch(path))}
+
+    def was_retired(self, service: str, env: str) -> bool:
+        """Its overlay was exactly the empty one a retired environment renders."""
+        path = overlay_kustomization(service, env)
+        retired = with_header(path, retired_overlay(service, env)).encode()
+        return self.hashes.get(path) == write.digest(retired)
+
+    def identity(self, service: str) -> dict[str, str]:
+        """What names the service outside its name: the image repository and the app repo."""
+        found: dict[str, str] = {}
+        for name in _WORKLOADS:
+            text = self.read(f"apps/{service}/base/{name}")
+            image = workload_image(text) if text else None
+            if image:
+                found["image"] = image.rpartition("/")[2]
+        caller = self.read(f"ci/{service}.yaml")
+        if caller and (match := _CALLER_REPO.search(caller)):
+            found["repo"] = match[1]
+        return found
+
+
+def workload_image(text: str) -> str | None:
+    """The first container's image of a Deployment or Rollout file."""
+    try:
+        docs = [d for d in YAML(typ="safe", pure=True).load_all(text) if isinstance(d, dict)]
+        return str(docs[0]["spec"]["template"]["spec"]["containers"][0]["image"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def check(model: Model, out: Path, text: str, filename: str) -> None:
+    """Refuse what the previous tree makes unsafe: InputError with every located problem."""
+    previous = Previous(out=out, hashes=write.owned(out))
+    found = [*removals(model, previous), *renames(model, previous)]
+    if found:
+        locator = Locator(text)
+        problems: list[Problem] = []
+        for path, message in found:
+            line, col = locator.locate(path)
+            problems.append(Problem(file=filename, line=line, col=col, path=path, message=message))
+        problems.sort(key=lambda p: (p.line, p.col, str(p)))
+        raise InputError(problems)
+
+
+def removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
+    """Applications that would go in one step from an environment that syncs only by hand or
+    within windows: deleting them leaves what they run (the ApplicationSet preserves it)."""
+    services = {service.name: service for service in model.services}
+    environments = {env.name: env for env in model.environments}
+    for name, env_name in sorted(previous.applications()):
+        service = services.get(name)
+        env = environments.get(env_name)
+        if env is None or not removal_is_gated(env) or previous.was_retired(name, env_name):
+            continue
+        if service is None or env_name not in service.application_envs:
+            yield ("services", name, "envs", env_name), removal_message(name, env)
+
+
+def removal_message(service: str, env: ResolvedEnv) -> str:
+    app = naming.application_name(service, env.name)
+    manual = "syncs only by hand (auto_sync = false)" if not env.auto_sync else ""
+    windows = "has sync windows" if env.sync_windows else ""
+    why = " and ".join(part for part in (manual, windows) if part)
+    within = f" within {env.name}'s sync windows" if env.sync_windows else ""
+    return (
+        f"removed in one step, but {env.name} {why}: its Application {app} would be deleted"
+        " and what it runs left in the cluster. Set `retired = true` in"
+        f" [services.{service}.envs.{env.name}], sync {app} in Argo CD (with prune){within},"
+        " then remove the entry"
+    )
+
+
+def renames(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
+    """A service removed and one added in the same build, with the same image or app repo."""
+    before = previous.services()
+    if not before:
+        return
+    current = {service.name for service in model.services}
+    removed = sorted(before - current)
+    added = [service for service in model.services if service.name not in before]
+    for old in removed:
+        identity = previous.identity(old)
+        for new in added:
+            same = shared_identity(identity, new)
+            if same is not None:
+                yield ("services", new.name), rename_message(old, new.name, same)
+
+
+def shared_identity(identity: Mapping[str, str], new: ResolvedService) -> str | None:
+    if identity.get("repo") is not None and identity.get("repo") == new.repo:
+        return f"app repository {new.repo}"
+    if identity.get("image") == new.image_name:
+        return f"image {new.image_name}"
+    return None
+
+
+def rename_message(old: str, new: str, same: str) -> str:
+    return (
+        f"replaces service {old!r} (removed in this build, with the same {same}): a rename in"
+        f" one step deletes {old}'s Applications while {new}'s start. Rename in steps: add"
+        f" {new!r} beside {old!r} and deploy it, set `retired = true` in each environment of"
+        f" {old!r} and sync them, then remove {old!r}"
+    )
