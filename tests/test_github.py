@@ -584,3 +584,31 @@ def test_gitopsgen_is_installed_before_the_repository_is_checked_out(spec_name: 
             checkouts = [i for i, n in enumerate(names) if n.startswith("Check out")]
             if installs and checkouts:
                 assert max(installs) < min(checkouts), f"{path}: {job_id}: {names}"
+
+
+@pytest.mark.parametrize("spec_name", ["reference", "gcp"])
+def test_the_scan_job_can_only_pull(spec_name: str) -> None:
+    """Trivy is downloaded code: its job's credentials may read the registry, not write it."""
+    scan = parsed(tree_of(spec_name)[SERVICE_CI_PATH])["jobs"]["scan"]
+    login = scan["steps"][0]["with"]
+    if spec_name == "reference":
+        policy = json.loads(login["inline-session-policy"])
+        assert policy["Statement"] == [
+            {
+                "Sid": "PullOnly",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": "*",
+            }
+        ]
+    else:
+        assert login["access_token_scopes"] == (
+            "https://www.googleapis.com/auth/cloud-platform.read-only"
+        )
+    build = parsed(tree_of(spec_name)[SERVICE_CI_PATH])["jobs"]["build-push"]
+    assert all("inline-session-policy" not in s.get("with", {}) for s in build["steps"])

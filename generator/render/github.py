@@ -6,6 +6,7 @@ comment beside it); a tag can be moved, a commit cannot.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from functools import cache
 from typing import Any
@@ -21,6 +22,27 @@ CODEOWNERS_PATH = ".github/CODEOWNERS"
 SERVICE_CI_PATH = naming.SERVICE_CI_WORKFLOW
 INTAKE_PATH = naming.INTAKE_WORKFLOW
 PINS_FILE = "github/action-pins.toml"
+# The session policy of a job that only pulls: a session's permissions are the intersection of
+# the role's and this (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
+READ_ONLY_SESSION_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PullOnly",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": "*",
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
 PROMOTE_PATH = naming.PROMOTE_WORKFLOW
 RENDER_CHECK_PATH = ".github/workflows/render-check.yml"
 PYTHON_VERSION = "3.12"
@@ -98,6 +120,7 @@ def common_context(model: Model) -> dict[str, Any]:
         "writer_environment": naming.WRITER_ENVIRONMENT,
         "intake_workflow_file": INTAKE_PATH.rsplit("/", 1)[1],
         "intake_identity": naming.INTAKE_IDENTITY_NAME,
+        "read_only_session_policy": READ_ONLY_SESSION_POLICY,
         "intake_login_role": naming.intake_role_arn(cloud.account, cloud.region),
         "intake_login_service_account": naming.intake_service_account_email(cloud.account),
         "ci_login_role": "${{ inputs.aws_role_arn }}",
