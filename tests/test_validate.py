@@ -115,7 +115,8 @@ def test_generated_applications_are_validated(tree: Path) -> None:
     """A field that is only wrong once the ApplicationSet is expanded is still found."""
     params = tree / "apps/orders-api/overlays/prod/argocd-app.json"
     params.write_text(
-        '{"namespace": "orders", "ignoreDifferences": [{"kind": "Deployment", "pointers": []}]}',
+        '{"namespace": "orders", "managedNamespaceMetadata": {},'
+        ' "ignoreDifferences": [{"kind": "Deployment", "pointers": []}]}',
         encoding="utf-8",
     )
     assert validate.validate_tree(model_of("reference"), tree) == [
@@ -174,6 +175,35 @@ spec:
         "(expected one of apiVersion, kind, metadata, spec, status)",
         "policies/bad.yaml: ClusterPolicy/guard: spec.validationFailureAction: 'Block' is not "
         "one of ['audit', 'enforce', 'Audit', 'Enforce']",
+    ]
+
+
+def test_a_bad_validating_policy_is_reported_against_its_crd_schema(tree: Path) -> None:
+    # policies.kyverno.io/v1 ValidatingPolicy: the schema made from Kyverno 1.19.0's CRD.
+    (tree / "policies").mkdir(exist_ok=True)
+    (tree / "policies/bad.yaml").write_text(
+        """\
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: guard
+spec:
+  validationActons: [Deny]
+  evaluation:
+    background:
+      enabled: "no"
+  validations:
+    - message: no expression
+""",
+        encoding="utf-8",
+    )
+    assert validate.validate_tree(model_of("reference"), tree) == [
+        "policies/bad.yaml: ValidatingPolicy/guard: spec.evaluation.background.enabled: 'no' is"
+        " not of type 'boolean'",
+        "policies/bad.yaml: ValidatingPolicy/guard: spec.validations[0]: 'expression' is a"
+        " required property",
+        "policies/bad.yaml: ValidatingPolicy/guard: spec: Additional properties are not allowed"
+        " ('validationActons' was unexpected)",
     ]
 
 
