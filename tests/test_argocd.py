@@ -10,12 +10,16 @@ from ruamel.yaml import YAML
 from generator import naming
 from generator.argo.appset import expand_tree, summary
 from generator.commands.validate import validate_custom
+from generator.naming import gitops_repo_url
+from generator.render import render_tree
 from generator.render.argocd import planned_apps, removal_is_gated, sso_group
-from generator.resolve import Model
-from tests.conftest import SPEC_NAMES, model_of, tree_of
+from generator.resolve import Model, resolve
+from generator.spec.load import load_text
+from tests.conftest import SPEC_NAMES, SPECS, model_of, tree_of
 
+# No PruneLast: its prune wave waits for every resource to be Healthy, and a Rollout is not
+# Healthy until its canary is promoted (the sync would stay open a whole canary long).
 SYNC_OPTIONS = [
-    "PruneLast=true",
     "PrunePropagationPolicy=foreground",
     "RespectIgnoreDifferences=true",
 ]
@@ -86,6 +90,19 @@ def test_sync_policy_per_environment(spec_name: str) -> None:
             assert "automated" not in policy
         create = ["CreateNamespace=true"] if env.create_namespace else []
         assert policy["syncOptions"] == create + SYNC_OPTIONS
+        namespace = app["spec"]["destination"]["namespace"]
+        meshed = any(
+            s.namespace == namespace
+            and s.canary is not None
+            and s.canary.traffic == "istio"
+            and any(p.env == env.name for p in s.placements)
+            for s in model.services
+        )
+        if env.create_namespace and meshed:
+            labels = {"istio-injection": "enabled"}
+            assert policy["managedNamespaceMetadata"] == {"labels": labels}
+        else:
+            assert "managedNamespaceMetadata" not in policy
         assert policy["retry"] == {
             "limit": env.retry.limit,
             "backoff": {
@@ -174,6 +191,37 @@ def test_trading_engine_canary_weights_are_ignored_where_it_runs() -> None:
             assert "VirtualService" not in kinds, name
     # the ALB canary: Argo Rollouts only adds annotations to the Ingress, which a diff ignores
     assert [e["kind"] for e in apps["payments-api-dev"]["spec"]["ignoreDifferences"]] == ["Rollout"]
+
+
+def test_istio_canary_namespaces_that_argo_cd_creates_get_sidecar_injection() -> None:
+    apps = {app["metadata"]["name"]: app for app in generated("reference")}
+    injected = {"labels": {"istio-injection": "enabled"}}
+    for env in ("dev", "staging"):  # create_namespace = true there; prod's pre-exist
+        policy = apps[f"trading-engine-{env}"]["spec"]["syncPolicy"]
+        assert policy["managedNamespaceMetadata"] == injected
+        assert "CreateNamespace=true" in policy["syncOptions"]
+        assert validate_custom(apps[f"trading-engine-{env}"]) == []
+    # payments (an ALB canary and a worker) and orders run no Istio canary
+    for name, app in apps.items():
+        if not name.startswith("trading-engine-"):
+            assert "managedNamespaceMetadata" not in app["spec"]["syncPolicy"], name
+
+
+def test_every_application_in_a_meshed_namespace_sets_the_same_labels() -> None:
+    # orders-api (a Deployment) moved into trading-engine's namespace: each Application of the
+    # namespace sets its labels, so they must agree, or each sync would undo the other's.
+    text = (SPECS / "reference.toml").read_text(encoding="utf-8")
+    text = text.replace('namespace = "orders"', 'namespace = "trading"')
+    spec = load_text(text, "reference.toml").spec
+    apps = expand_tree(render_tree(resolve(spec)), gitops_repo_url(spec.gitops.repo), "main")
+    names = {
+        app["metadata"]["name"]: app["spec"]["syncPolicy"].get("managedNamespaceMetadata")
+        for app in apps
+    }
+    injected = {"labels": {"istio-injection": "enabled"}}
+    assert names["orders-api-dev"] == names["trading-engine-dev"] == injected
+    assert names["orders-api-staging"] == names["trading-engine-staging"] == injected
+    assert names["orders-api-prod"] is None  # prod's namespaces pre-exist (no CreateNamespace)
 
 
 def test_payments_api_replicas_are_ignored_everywhere() -> None:
@@ -309,9 +357,12 @@ def test_reference_prod_rbac_is_exact() -> None:
         "p, proj:prod:orders, applications, get, prod/orders-api-prod, allow"
     ]
     assert roles["platform"]["groups"] == ["bank-org:platform-team"]
+    # sync_roles = ["platform"]; payments-api is a canary: its Rollout's actions (resume at
+    # the manual gate, promote-full, abort, retry) go with the right to sync
     assert roles["platform"]["policies"] == [
         "p, proj:prod:platform, applications, get, prod/*, allow",
         "p, proj:prod:platform, applications, sync, prod/*, allow",
+        "p, proj:prod:platform, applications, action/argoproj.io/Rollout/*, prod/*, allow",
     ]
 
 
@@ -323,22 +374,72 @@ def test_reference_dev_teams_may_sync_their_own() -> None:
         "p, proj:dev:payments, applications, sync, dev/ledger-worker-dev, allow",
         "p, proj:dev:payments, applications, get, dev/payments-api-dev, allow",
         "p, proj:dev:payments, applications, sync, dev/payments-api-dev, allow",
+        "p, proj:dev:payments, applications, action/argoproj.io/Rollout/*,"
+        " dev/payments-api-dev, allow",
+    ]
+    assert roles["orders"]["policies"] == [  # a Deployment: no Rollout actions
+        "p, proj:dev:orders, applications, get, dev/orders-api-dev, allow",
+        "p, proj:dev:orders, applications, sync, dev/orders-api-dev, allow",
     ]
     assert roles["trading"]["groups"] == ["bank-org:team-trading"]
+    assert roles["payments"]["description"] == (
+        "Team payments: get, sync and run the Rollout actions (resume, promote, abort, retry)"
+        " of its own Applications"
+    )
+
+
+def roles_with(sync_roles: str) -> dict[str, dict[str, Any]]:
+    """The reference prod project's roles with another `sync_roles` line."""
+    text = (SPECS / "reference.toml").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("sync_roles = "))
+    text = text.replace(line, sync_roles)
+    tree = render_tree(resolve(load_text(text, "reference.toml").spec))
+    return {r["name"]: r for r in load(tree["argocd/projects/prod.yaml"])["spec"]["roles"]}
+
+
+def test_sync_roles_without_platform_leave_the_platform_get_only() -> None:
+    # The README: only the roles sync_roles names may sync, `platform` being one of them.
+    roles = roles_with('sync_roles = ["payments"]')
+    assert roles["platform"]["policies"] == [
+        "p, proj:prod:platform, applications, get, prod/*, allow"
+    ]
+    assert roles["payments"]["policies"] == [
+        "p, proj:prod:payments, applications, get, prod/payments-api-prod, allow",
+        "p, proj:prod:payments, applications, sync, prod/payments-api-prod, allow",
+        "p, proj:prod:payments, applications, action/argoproj.io/Rollout/*,"
+        " prod/payments-api-prod, allow",
+    ]
+    assert roles["orders"]["policies"] == [
+        "p, proj:prod:orders, applications, get, prod/orders-api-prod, allow"
+    ]
+
+
+def test_without_sync_roles_every_team_and_the_platform_sync() -> None:
+    roles = roles_with("")
+    assert [line.split(", ")[3] for line in roles["platform"]["policies"]] == [
+        "get",
+        "sync",
+        "action/argoproj.io/Rollout/*",
+    ]
+    assert [line.split(", ")[3] for line in roles["orders"]["policies"]] == ["get", "sync"]
 
 
 def test_every_team_policy_names_an_application_of_its_project(spec_name: str) -> None:
     apps = {(a["spec"]["project"], a["metadata"]["name"]) for a in generated(spec_name)}
+    canaries = {s.name for s in model_of(spec_name).services if s.canary is not None}
     for env in model_of(spec_name).environments:
         for role in project(spec_name, env.name)["spec"]["roles"]:
             for line in role["policies"]:
                 p, subject, resource, action, obj, effect = (f.strip() for f in line.split(","))
                 assert (p, resource, effect) == ("p", "applications", "allow")
                 assert subject == f"proj:{env.name}:{role['name']}"
-                assert action in ("get", "sync")
+                assert action in ("get", "sync", "action/argoproj.io/Rollout/*")
                 proj, _, name = obj.partition("/")
                 assert proj == env.name
                 assert name == "*" or (env.name, name) in apps
+                if action.startswith("action/"):  # only with sync, only on a Rollout's app
+                    assert line.replace(action, "sync") in role["policies"]
+                    assert name == "*" or name.removesuffix(f"-{env.name}") in canaries
 
 
 def test_sync_windows_carry_the_platform_time_zone() -> None:

@@ -1258,6 +1258,105 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
+        # Argo Rollouts' ValidateMetric: count >= failureLimit + consecutiveSuccessLimit.
+        "analysis-failure-limit-above-count",
+        SERVICE,
+        SERVICE + "\ncanary = { steps = [{ weight = 10 }], analysis = true }\n"
+        "[services.hello.analysis]\nsuccess_rate = 0.99\ncount = 2\nfailure_limit = 3",
+        [
+            "32:1: services.hello.analysis.failure_limit: must be at most count (2), got 3:"
+            " Argo Rollouts refuses the metric (count (2) must be >= failureLimit +"
+            " consecutiveSuccessLimit (3 + 0)), so every analysis run ends in Error and aborts"
+            " the canary"
+        ],
+    ),
+    (
+        "team-of-users-only",
+        'owners = ["@acme/web"]',
+        'owners = ["@alice", "@bob"]',
+        [
+            "23:1: teams.web.owners: has users only ('@alice', '@bob'), but the team's Argo CD"
+            " roles grant SSO groups, which are GitHub teams ('@org/team' is the group"
+            " 'org:team'): nobody could get or sync web's Applications; add a team"
+            " '@acme/<team>'"
+        ],
+    ),
+    (
+        "pdb-min-available-at-the-replica-count",
+        SERVICE,
+        SERVICE + "\npdb = { min_available = 1 }",
+        [
+            "28:9: services.hello.pdb.min_available: min_available = 1 allows no disruption in"
+            " dev (1 replica): every node drain (a cluster upgrade, the autoscaler's"
+            " scale-down) would wait on these pods for ever; lower it below the replica count,"
+            " or use max_unavailable"
+        ],
+    ),
+    (
+        "pdb-min-available-all-pods",
+        SERVICE,
+        SERVICE + '\nreplicas = 3\npdb = { min_available = "100%" }',
+        [
+            "29:9: services.hello.pdb.min_available: min_available = '100%' allows no"
+            " disruption in dev (3 replicas): every node drain (a cluster upgrade, the"
+            " autoscaler's scale-down) would wait on these pods for ever; lower it below the"
+            " replica count, or use max_unavailable"
+        ],
+    ),
+    (
+        "pdb-max-unavailable-zero",
+        SERVICE,
+        SERVICE + "\npdb = { max_unavailable = 0 }",
+        [
+            "28:9: services.hello.pdb.max_unavailable: max_unavailable = 0 allows no disruption"
+            " in dev (1 replica): every node drain (a cluster upgrade, the autoscaler's"
+            " scale-down) would wait on these pods for ever; allow at least 1"
+        ],
+    ),
+    (
+        "pdb-min-available-at-the-hpa-max",
+        SERVICE,
+        SERVICE + "\nhpa = { min = 2, max = 4 }\npdb = { min_available = 4 }",
+        [
+            "29:9: services.hello.pdb.min_available: min_available = 4 allows no disruption in"
+            " dev (HPA max 4): every node drain (a cluster upgrade, the autoscaler's"
+            " scale-down) would wait on these pods for ever; lower it below the replica count,"
+            " or use max_unavailable"
+        ],
+    ),
+    (
+        "argocd-version-without-whitelist-names",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\nargocd_version = "3.2.9"',
+        [
+            "12:1: platform.argocd_version: Argo CD 3.2.9 has no clusterResourceWhitelist[].name"
+            " (added in 3.3.0), by which the AppProjects permit only the guard's policy and the"
+            " Namespaces Argo CD creates; an older AppProject CRD refuses or drops the field,"
+            " and an entry without it permits every object of its kind: use 3.3.0 or later"
+        ],
+    ),
+    (
+        "kyverno-version-without-rule-failure-action",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\nkyverno_version = "1.12.3"',
+        [
+            "12:1: platform.kyverno_version: Kyverno 1.12.3 has no per-rule"
+            " validate.failureAction (added in 1.13.0), which the guard's ClusterPolicy uses:"
+            " use 1.13.0 or later"
+        ],
+    ),
+    (
+        "versions-that-are-not-releases",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\nargocd_version = "latest"\nkyverno_version = "v1.19.0-rc.1"',
+        [
+            "12:1: platform.argocd_version: 'latest' is not a release version: write X.Y or"
+            " X.Y.Z, such as '3.5.1'",
+            "13:1: platform.kyverno_version: 'v1.19.0-rc.1' is not a release version: write X.Y"
+            " or X.Y.Z, such as '1.19.0'",
+        ],
+    ),
+    (
         "analysis-success-rate-zero",
         SERVICE,
         SERVICE + "\nanalysis = { success_rate = 0.0 }",
@@ -1406,6 +1505,12 @@ TAGGED = '\nenvs.dev.tag = "1.0.0"'
 VALID: list[tuple[str, str, str, str]] = [
     ("base", TAG, TAG, "apps/hello/overlays/dev/kustomization.yaml"),
     (
+        "the-oldest-argocd-and-kyverno-accepted",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\nargocd_version = "3.3"\nkyverno_version = "v1.13.0"',
+        "policies/require-argocd-managed-by.yaml",
+    ),
+    (
         "gcp",
         'provider = "aws"\nregion = "eu-west-1"\naccount = "222222222222"\n',
         GCP,
@@ -1535,6 +1640,28 @@ WARNING_CASES: list[tuple[str, str, str, list[str]]] = [
         SERVICE,
         SERVICE + '\ncanary = { host = "api.example.com", steps = [{ weight = 10 }] }',
         ["28:12: services.hello.canary.host: is ignored: it is only used with traffic = 'alb'"],
+    ),
+    (
+        "pdb-min-available-at-the-hpa-min",
+        SERVICE,
+        SERVICE + "\nhpa = { min = 2, max = 4 }\npdb = { min_available = 2 }",
+        [
+            "29:9: services.hello.pdb.min_available: min_available = 2 allows no disruption"
+            " while the HPA runs at its minimum, in dev (HPA min 2; it needs 3 replicas): node"
+            " drains wait until the HPA scales up"
+        ],
+    ),
+    (
+        "pdb-that-leaves-a-pod-to-evict",
+        SERVICE,
+        SERVICE + '\nreplicas = 2\npdb = { min_available = "50%" }',
+        [],
+    ),
+    (
+        "a-user-beside-a-team-is-fine",
+        'owners = ["@acme/web"]',
+        'owners = ["@alice", "@acme/web"]',
+        [],
     ),
     (
         "canary-host-with-alb",
@@ -1733,7 +1860,7 @@ def test_warnings_for_settings_that_do_nothing() -> None:
         "s.toml:30:1: services.hello.analysis: is never used: it runs only with"
         " canary.analysis = true",
         "s.toml:30:46: services.hello.analysis.failure_limit: the analysis can never fail:"
-        " failure_limit (3) is not below count (3)",
+        " failure_limit (3) equals count (3), and only more failures than the limit fail it",
         "s.toml:34:1: services.hello.envs.dev.replicas: is ignored: the HPA owns the replica count",
     ]
 

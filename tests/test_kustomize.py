@@ -231,6 +231,12 @@ def test_overlay_config_reaches_the_pod(
     container = container_of(workload_of(docs))
     config_map = only(docs, "ConfigMap")
     name = config_map["metadata"]["name"]
+    # Old ReplicaSets keep reading the ConfigMap of their hash: Argo CD never prunes it, and a
+    # superseded one is not OutOfSync (the Applications have no PruneLast).
+    assert config_map["metadata"]["annotations"] == {
+        "argocd.argoproj.io/sync-options": "Prune=false",
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+    }
     prefix = f"{service_name}-config-"
     assert name.startswith(prefix)
     assert len(name) == len(prefix) + 10  # Kustomize's content hash
@@ -501,6 +507,42 @@ HASH = "# not a comment"
 JSON = '{"k": [1, "two"]}'
 '''
 )
+
+
+def test_only_the_generated_configmap_is_kept_from_pruning(builds: Builds) -> None:
+    # Prune=false on the workload would keep a removed Deployment running for ever.
+    docs, _ = builds.overlay("reference", "payments-api", "prod")
+    for doc in docs:
+        annotations = doc["metadata"].get("annotations", {})
+        if doc["kind"] == "ConfigMap":
+            assert annotations["argocd.argoproj.io/sync-options"] == "Prune=false"
+        else:
+            assert "argocd.argoproj.io/sync-options" not in annotations, doc["kind"]
+            assert "argocd.argoproj.io/compare-options" not in annotations, doc["kind"]
+
+
+def test_a_config_change_makes_a_new_configmap_and_keeps_the_old_one_unpruned(
+    tmp_path: Path,
+) -> None:
+    # A config change renames the ConfigMap (its hash): the Rollout's new pods read the new
+    # one while the stable ReplicaSet's pods still read the old, which Argo CD must keep.
+    text = (SPECS / "reference.toml").read_text(encoding="utf-8")
+    names = []
+    for value in ("one", "two"):
+        changed = text.replace('LOG_LEVEL = "debug"', f'LOG_LEVEL = "{value}"')
+        assert changed != text
+        tree = render_tree(resolve(load_text(changed, "reference.toml").spec))
+        root = write_tree(tree, tmp_path / value)
+        docs, _ = validate.kustomize_build(root / "apps/payments-api/overlays/dev")
+        config_map = only(docs, "ConfigMap")
+        assert config_map["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == (
+            "Prune=false"
+        )
+        assert container_of(workload_of(docs))["envFrom"] == [
+            {"configMapRef": {"name": config_map["metadata"]["name"]}}
+        ]
+        names.append(config_map["metadata"]["name"])
+    assert names[0] != names[1]
 
 
 def test_config_values_reach_the_pod_exactly(tmp_path: Path) -> None:

@@ -142,8 +142,8 @@ def test_locator_places_every_key_of_the_reference_file() -> None:
                 walk(inner, (*path, index))
 
     walk(tomllib.loads(text), ())
-    assert locator.find(("services", "payments-api", "canary", "steps", 2, "pause")) == (102, 18)
-    assert locator.find(("environments", "prod", "tolerations", 0, "effect")) == (54, 73)
+    assert locator.find(("services", "payments-api", "canary", "steps", 2, "pause")) == (104, 18)
+    assert locator.find(("environments", "prod", "tolerations", 0, "effect")) == (56, 73)
 
 
 # --- the loader on input that is not a services file ----------------------------------------
@@ -200,7 +200,7 @@ def test_file_that_is_not_utf8_is_located(tmp_path: Path) -> None:
 # The reference file keeps one entry from before digests, so the migration path stays rendered.
 EXPECTED_WARNINGS = {
     "reference": [
-        "186:1: services.ledger-worker.envs.dev.tag: has no digest: the tag is mutable, so the"
+        "188:1: services.ledger-worker.envs.dev.tag: has no digest: the tag is mutable, so the"
         " image it names can change under it; record the digest with gitopsgen set-image"
         " ledger-worker dev sha-0a1b2c3 --digest sha256:..."
     ]

@@ -32,23 +32,95 @@ def test_policy_is_valid(spec_name: str) -> None:
     assert validate.validate_custom(policy(spec_name)) == []
 
 
+ARGOCD_USERS = [
+    "system:serviceaccount:argocd:argocd-application-controller",
+    "system:serviceaccount:kube-system:argocd-manager",
+]
+LABEL = {"app.kubernetes.io/managed-by": "argocd"}
+KIND_OF_RESOURCE = {
+    "deployments": "Deployment",
+    "statefulsets": "StatefulSet",
+    "daemonsets": "DaemonSet",
+    "rollouts": "Rollout",
+}
+
+
+def is_validating_policy(doc: dict[str, Any]) -> bool:
+    return bool(doc["apiVersion"] == "policies.kyverno.io/v1")
+
+
+def matched_kinds(doc: dict[str, Any]) -> list[str]:
+    """`group/version/Kind` of every workload the guard checks, whichever its kind."""
+    if not is_validating_policy(doc):
+        (rule,) = doc["spec"]["rules"]
+        kinds: list[str] = rule["match"]["any"][0]["resources"]["kinds"]
+        return kinds
+    return [
+        f"{group}/{version}/{KIND_OF_RESOURCE[resource]}"
+        for rule in doc["spec"]["matchConstraints"]["resourceRules"]
+        for group in rule["apiGroups"]
+        for version in rule["apiVersions"]
+        for resource in rule["resources"]
+    ]
+
+
+def matched_namespaces(doc: dict[str, Any]) -> list[str]:
+    if not is_validating_policy(doc):
+        (rule,) = doc["spec"]["rules"]
+        namespaces: list[str] = rule["match"]["any"][0]["resources"]["namespaces"]
+        return namespaces
+    (expression,) = doc["spec"]["matchConstraints"]["namespaceSelector"]["matchExpressions"]
+    assert (expression["key"], expression["operator"]) == ("kubernetes.io/metadata.name", "In")
+    values: list[str] = expression["values"]
+    return values
+
+
+def test_policy_kind_follows_the_kyverno_version(spec_name: str) -> None:
+    # ValidatingPolicy is stable, and ClusterPolicy deprecated, from Kyverno 1.17 on.
+    doc = policy(spec_name)
+    version = model_of(spec_name).spec.platform.kyverno_version
+    if version == "1.16.4":  # gcp.toml
+        assert (doc["apiVersion"], doc["kind"]) == ("kyverno.io/v1", "ClusterPolicy")
+    else:
+        assert version == "1.19.0"  # the default
+        assert (doc["apiVersion"], doc["kind"]) == ("policies.kyverno.io/v1", "ValidatingPolicy")
+
+
 def test_policy_enforces_the_label_in_exactly_the_managed_namespaces(spec_name: str) -> None:
     doc = policy(spec_name)
+    assert matched_namespaces(doc) == deployed_namespaces(spec_name)
+    rollouts = ["argoproj.io/v1alpha1/Rollout"] if deploys_rollouts(spec_name) else []
+    assert matched_kinds(doc) == [
+        "apps/v1/Deployment",
+        "apps/v1/StatefulSet",
+        "apps/v1/DaemonSet",
+        *rollouts,
+    ]
+    if is_validating_policy(doc):
+        spec = doc["spec"]
+        assert spec["validationActions"] == ["Deny"]
+        # exempting a user needs the admission request: no background scan
+        assert spec["evaluation"] == {"background": {"enabled": False}}
+        for rule in spec["matchConstraints"]["resourceRules"]:
+            assert rule["operations"] == ["CREATE", "UPDATE"]
+            assert not any("/" in resource for resource in rule["resources"])  # no subresource
+        users = ", ".join(f"'{user}'" for user in ARGOCD_USERS)
+        assert spec["matchConditions"] == [
+            {"name": "not-argocd", "expression": f"!(request.userInfo.username in [{users}])"}
+        ]
+        (validation,) = spec["validations"]
+        assert validation["expression"] == (
+            "has(object.metadata.labels) && 'app.kubernetes.io/managed-by' in"
+            " object.metadata.labels && object.metadata.labels['app.kubernetes.io/managed-by']"
+            " == 'argocd'"
+        )
+        return
     assert doc["apiVersion"] == "kyverno.io/v1"
     assert doc["kind"] == "ClusterPolicy"
     # `subjects` in exclude is refused by Kyverno for background policies
     assert doc["spec"]["background"] is False
     assert "validationFailureAction" not in doc["spec"]  # deprecated: per-rule failureAction
     (rule,) = doc["spec"]["rules"]
-    (match,) = rule["match"]["any"]
-    assert match["resources"]["namespaces"] == deployed_namespaces(spec_name)
-    rollouts = ["argoproj.io/v1alpha1/Rollout"] if deploys_rollouts(spec_name) else []
-    assert match["resources"]["kinds"] == [
-        "apps/v1/Deployment",
-        "apps/v1/StatefulSet",
-        "apps/v1/DaemonSet",
-        *rollouts,
-    ]
     assert rule["exclude"] == {
         "any": [
             {
@@ -68,9 +140,7 @@ def test_policy_enforces_the_label_in_exactly_the_managed_namespaces(spec_name: 
         ]
     }
     assert rule["validate"]["failureAction"] == "Enforce"
-    assert rule["validate"]["pattern"] == {
-        "metadata": {"labels": {"app.kubernetes.io/managed-by": "argocd"}}
-    }
+    assert rule["validate"]["pattern"] == {"metadata": {"labels": LABEL}}
 
 
 def deploys_rollouts(spec_name: str) -> bool:
@@ -84,8 +154,7 @@ def test_rollout_kind_is_matched_only_where_the_tree_deploys_rollouts() -> None:
     assert not deploys_rollouts("gcp")
     for spec_name, kind in (("reference", "Rollout"), ("gcp", None)):
         doc = policy(spec_name)
-        (rule,) = doc["spec"]["rules"]
-        kinds = rule["match"]["any"][0]["resources"]["kinds"]
+        kinds = matched_kinds(doc)
         subject = doc["metadata"]["annotations"]["policies.kyverno.io/subject"]
         assert ("argoproj.io/v1alpha1/Rollout" in kinds) is (kind is not None)
         assert subject.split(", ") == [k.rpartition("/")[2] for k in kinds]
@@ -93,8 +162,7 @@ def test_rollout_kind_is_matched_only_where_the_tree_deploys_rollouts() -> None:
 
 def test_reference_namespaces() -> None:
     assert deployed_namespaces("reference") == ["orders", "payments", "trading"]
-    (rule,) = policy("reference")["spec"]["rules"]
-    assert rule["match"]["any"][0]["resources"]["namespaces"] == ["orders", "payments", "trading"]
+    assert matched_namespaces(policy("reference")) == ["orders", "payments", "trading"]
 
 
 def test_no_policy_when_nothing_is_deployed() -> None:
@@ -113,9 +181,8 @@ def test_every_deployed_workload_passes_the_policy(spec_name: str, tmp_path: Pat
         target = tmp_path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    (rule,) = policy(spec_name)["spec"]["rules"]
-    namespaces = rule["match"]["any"][0]["resources"]["namespaces"]
-    label = rule["validate"]["pattern"]["metadata"]["labels"]
+    namespaces = matched_namespaces(policy(spec_name))
+    label = LABEL
     model = model_of(spec_name)
     kinds_seen = set()
     for service in model.services:
@@ -253,9 +320,14 @@ def test_guard_project_permits_exactly_what_its_applications_use(spec_name: str)
     assert [(w["group"], w["kind"], w["name"]) for w in spec["clusterResourceWhitelist"]] == sorted(
         kinds
     )
+    group, kind = policy(spec_name)["apiVersion"].rpartition("/")[0], policy(spec_name)["kind"]
     assert spec["clusterResourceWhitelist"] == [
-        {"group": "kyverno.io", "kind": "ClusterPolicy", "name": "require-argocd-managed-by"}
+        {"group": group, "kind": kind, "name": "require-argocd-managed-by"}
     ]
+    assert (group, kind) in {
+        ("kyverno.io", "ClusterPolicy"),
+        ("policies.kyverno.io", "ValidatingPolicy"),
+    }
     # empty, not absent: Argo CD permits every namespaced kind when the whitelist is absent
     assert spec["namespaceResourceWhitelist"] == []
     assert not any("*" in str(value) for d in spec["destinations"] for value in d.values())

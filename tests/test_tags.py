@@ -100,7 +100,7 @@ def test_set_image_changes_only_the_tag_and_digest_lines(
     before = reference.read_text(encoding="utf-8")
     assert run(reference, "set-image", "payments-api", "dev", "sha-1234567", "--digest", NEW) == 0
     assert diff(before, reference.read_text(encoding="utf-8")) == [
-        "@@ -116,2 +116,2 @@\n",
+        "@@ -118,2 +118,2 @@\n",
         '-tag = "abc123def"\n',
         f'-digest = "{PAYMENTS_DEV}"{DIGEST_COMMENT}\n',
         '+tag = "sha-1234567"\n',
@@ -120,7 +120,7 @@ def test_set_image_without_a_digest_drops_the_old_one(
     before = reference.read_text(encoding="utf-8")
     assert run(reference, "set-image", "orders-api", "dev", "sha-1234567") == 0
     assert diff(before, reference.read_text(encoding="utf-8")) == [
-        "@@ -140,2 +140 @@\n",
+        "@@ -142,2 +142 @@\n",
         '-tag = "sha-7f3e2a1"\n',
         f'-digest = "{ORDERS_DEV}"\n',
         '+tag = "sha-1234567"\n',
@@ -128,7 +128,7 @@ def test_set_image_without_a_digest_drops_the_old_one(
     assert capsys.readouterr() == (
         f'services.orders-api.envs.dev.tag in {reference}: "sha-7f3e2a1" -> "sha-1234567"\n'
         f'services.orders-api.envs.dev.digest in {reference}: "{ORDERS_DEV}" -> unset\n',
-        f"{reference}:140:1: services.orders-api.envs.dev.tag: has no digest: the tag is"
+        f"{reference}:142:1: services.orders-api.envs.dev.tag: has no digest: the tag is"
         " mutable, so the image it names can change under it; record the digest with"
         " gitopsgen set-image orders-api dev sha-1234567 --digest sha256:... (warning)\n",
     )
@@ -139,7 +139,7 @@ def test_set_image_without_a_digest_drops_it_even_for_the_same_tag(reference: Pa
     before = reference.read_text(encoding="utf-8")
     assert run(reference, "set-image", "orders-api", "dev", "sha-7f3e2a1") == 0
     assert diff(before, reference.read_text(encoding="utf-8")) == [
-        "@@ -141 +140,0 @@\n",
+        "@@ -143 +142,0 @@\n",
         f'-digest = "{ORDERS_DEV}"\n',
     ]
 
@@ -273,7 +273,7 @@ def test_promote_replaces_an_existing_tag_and_digest(reference: Path) -> None:
     before = reference.read_text(encoding="utf-8")
     assert run(reference, "promote", "payments-api", "--to", "prod") == 0
     assert diff(before, reference.read_text(encoding="utf-8")) == [
-        "@@ -127,2 +127,2 @@\n",
+        "@@ -129,2 +129,2 @@\n",
         '-tag = "def456abc"\n',
         f'-digest = "{PAYMENTS_PROD}"\n',
         '+tag = "abc123def"\n',
@@ -287,13 +287,13 @@ def test_promote_at_the_end_of_the_file_copies_a_tag_without_digest(
     before = reference.read_text(encoding="utf-8")
     assert run(reference, "promote", "ledger-worker", "--to", "staging") == 0
     assert diff(before, reference.read_text(encoding="utf-8")) == [
-        "@@ -186,0 +187,3 @@\n",
+        "@@ -188,0 +189,3 @@\n",
         "+\n",
         "+[services.ledger-worker.envs.staging]\n",
         '+tag = "sha-0a1b2c3"\n',
     ]
     assert capsys.readouterr().err == (
-        f"{reference}:189:1: services.ledger-worker.envs.staging.tag: has no digest: the tag"
+        f"{reference}:191:1: services.ledger-worker.envs.staging.tag: has no digest: the tag"
         " is mutable, so the image it names can change under it; record the digest with"
         " gitopsgen set-image ledger-worker staging sha-0a1b2c3 --digest sha256:... (warning)\n"
     )
@@ -504,7 +504,7 @@ def test_a_tag_the_loader_rejects_is_never_written(
     before = reference.read_bytes()
     assert run(reference, "set-image", "payments-api", "dev", tag) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"{reference}:116:1: services.payments-api.envs.dev.tag: ")
+    assert err.startswith(f"{reference}:118:1: services.payments-api.envs.dev.tag: ")
     assert reference.read_bytes() == before
 
 

@@ -179,6 +179,35 @@ spec:
     ]
 
 
+def test_a_bad_validating_policy_is_reported_against_its_crd_schema(tree: Path) -> None:
+    # policies.kyverno.io/v1 ValidatingPolicy: the schema made from Kyverno 1.19.0's CRD.
+    (tree / "policies").mkdir(exist_ok=True)
+    (tree / "policies/bad.yaml").write_text(
+        """\
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: guard
+spec:
+  validationActons: [Deny]
+  evaluation:
+    background:
+      enabled: "no"
+  validations:
+    - message: no expression
+""",
+        encoding="utf-8",
+    )
+    assert validate.validate_tree(model_of("reference"), tree) == [
+        "policies/bad.yaml: ValidatingPolicy/guard: spec.evaluation.background.enabled: 'no' is"
+        " not of type 'boolean'",
+        "policies/bad.yaml: ValidatingPolicy/guard: spec.validations[0]: 'expression' is a"
+        " required property",
+        "policies/bad.yaml: ValidatingPolicy/guard: spec: Additional properties are not allowed"
+        " ('validationActons' was unexpected)",
+    ]
+
+
 def test_kustomization_beside_manifests_is_not_an_object(tree: Path) -> None:
     (tree / "argocd").mkdir(exist_ok=True)
     (tree / "argocd/kustomization.yaml").write_text(

@@ -32,6 +32,13 @@ ROOT_PATH = "argocd/root.yaml"
 # What Argo Rollouts modifies in a VirtualService it manages ("spec.http[].route[].weight").
 ISTIO_WEIGHTS = ".spec.http[].route[].weight"
 POLICY_PROJECT = naming.POLICY_PROJECT_NAME
+# Every resource action Argo CD defines for Rollouts (resume, promote-full, abort, retry,
+# pause, restart, skip-current-step): RBAC's `action/<group>/<kind>/<action>`, globbed
+# (Argo CD docs, operator-manual/rbac.md, "The action action").
+ROLLOUT_ACTIONS = "action/argoproj.io/Rollout/*"
+# Istio's namespace label for automatic sidecar injection.
+ISTIO_NAMESPACE_LABELS = {"istio-injection": "enabled"}
+ROLLOUT_ACTIONS_WORDS = "run the Rollout actions (resume, promote, abort, retry) of"
 # Argo CD matches an Application's destination namespace against its project even when the
 # Application deploys only cluster-scoped objects, and an empty one matches no destination
 # (argo-cd#11510). The project forbids every namespaced kind, so nothing is deployed into it:
@@ -130,8 +137,9 @@ def retry_of(env: ResolvedEnv) -> dict[str, Any]:
     }
 
 
-def application_element(app: PlannedApp) -> dict[str, Any]:
-    """The list generator's parameters for one Application (read by the template and patch)."""
+def application_element(app: PlannedApp, meshed: set[tuple[str, str]]) -> dict[str, Any]:
+    """The list generator's parameters for one Application (read by the template and patch);
+    `meshed`: istio_namespaces."""
     env = app.env
     return {
         "name": app.name,
@@ -145,17 +153,45 @@ def application_element(app: PlannedApp) -> dict[str, Any]:
         "retired": app.retired,
         "cascade": not removal_is_gated(env),
         "ignoreDifferences": [] if app.retired else ignore_differences(app.service, env),
+        "managedNamespaceMetadata": namespace_metadata(app.service, env, meshed),
     }
 
 
 def render_applicationset(model: Model) -> str:
+    apps = planned_apps(model)
+    meshed = istio_namespaces(apps)
     return render_template(
         "argocd/applicationset.yaml",
         name=APPLICATIONSET_NAME,
-        elements=[application_element(app) for app in planned_apps(model)],
+        elements=[application_element(app, meshed) for app in apps],
         repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
     )
+
+
+def is_istio_canary(service: ResolvedService) -> bool:
+    return service.canary is not None and service.canary.traffic == "istio"
+
+
+def istio_namespaces(apps: list[PlannedApp]) -> set[tuple[str, str]]:
+    """(environment, namespace) pairs where an Istio canary runs."""
+    return {(app.env.name, app.service.namespace) for app in apps if is_istio_canary(app.service)}
+
+
+def namespace_metadata(
+    service: ResolvedService, env: ResolvedEnv, meshed: set[tuple[str, str]]
+) -> dict[str, Any]:
+    """The Application's `syncPolicy.managedNamespaceMetadata`, or {} for none.
+
+    Where Argo CD creates the namespace (CreateNamespace=true) and an Istio canary runs in it,
+    the namespace gets Istio's sidecar injection label: the canary is routed by the mesh and
+    measured by its sidecars. Every Application of that namespace in the environment sets the
+    same labels, so none of them undoes another's (Argo CD applies them only together with
+    CreateNamespace=true: user-guide/sync-options.md, "Namespace Metadata").
+    """
+    if not env.create_namespace or (env.name, service.namespace) not in meshed:
+        return {}
+    return {"labels": dict(ISTIO_NAMESPACE_LABELS)}
 
 
 def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[str, Any]]:
@@ -168,7 +204,7 @@ def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[
     ignored = []
     if placement.hpa is not None:
         ignored.append(hpa_replicas(service))
-    if service.canary is not None and service.canary.traffic == "istio":
+    if service.canary is not None and is_istio_canary(service):
         ignored.append(istio_canary_weights(service, service.canary))
     return ignored
 
@@ -222,36 +258,65 @@ def policy(project: str, role: str, action: str, obj: str) -> str:
 
 
 def may_sync(env: ResolvedEnv, role: str) -> bool:
-    """Without `sync_roles` every team syncs its own Applications; with it, only those named."""
+    """Without `sync_roles` every team syncs its own Applications (and the platform all); with
+    it, only the roles it names (`platform` among them, or not)."""
     return env.sync_roles is None or role in env.sync_roles
+
+
+def role_actions(may: bool, rollouts: bool) -> list[str]:
+    """What a role may do to an Application: get; sync if it may sync; and then, where the
+    Application deploys a Rollout, the Rollout's resource actions (resume, promote-full,
+    abort, retry, ...: Argo CD's built-in actions for argoproj.io/Rollout), without which a
+    canary paused at its manual gate, aborted or waiting on an inconclusive analysis cannot be
+    moved on through Argo CD."""
+    if not may:
+        return ["get"]
+    return ["get", "sync", ROLLOUT_ACTIONS] if rollouts else ["get", "sync"]
+
+
+def describe(whom: str, actions: list[str], what: str) -> str:
+    verbs = [ROLLOUT_ACTIONS_WORDS if a == ROLLOUT_ACTIONS else a for a in actions]
+    listed = ", ".join(verbs[:-1]) + " and " + verbs[-1] if len(verbs) > 1 else verbs[0]
+    return f"{whom}: {listed} {what}"
 
 
 def team_roles(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> list[dict[str, Any]]:
     """One role per team with Applications in the environment (`apps`: its Applications)."""
-    by_team: dict[str, list[str]] = {}
+    by_team: dict[str, list[PlannedApp]] = {}
     for app in apps:
-        by_team.setdefault(app.service.team, []).append(app.name)
+        by_team.setdefault(app.service.team, []).append(app)
     roles = []
     for team in sorted(by_team):
-        owned = sorted(by_team[team])
-        actions = ["get", "sync"] if may_sync(env, team) else ["get"]
+        owned = sorted(by_team[team], key=lambda app: app.name)
+        may = may_sync(env, team)
+        rollouts = any(app.service.workload_kind == "Rollout" for app in owned)
+        lines = [
+            policy(env.name, team, action, app.name)
+            for app in owned
+            for action in role_actions(may, app.service.workload_kind == "Rollout")
+        ]
         roles.append(
             {
                 "name": team,
-                "description": f"Team {team}: {' and '.join(actions)} its own Applications",
+                "description": describe(
+                    f"Team {team}", role_actions(may, rollouts), "its own Applications"
+                ),
                 "groups": sso_groups(model.spec.teams[team].owners),
-                "policies": [policy(env.name, team, a, name) for name in owned for a in actions],
+                "policies": lines,
             }
         )
     return roles
 
 
-def platform_role(model: Model, project: str) -> dict[str, Any]:
+def platform_role(
+    model: Model, project: str, *, may: bool = True, rollouts: bool = False
+) -> dict[str, Any]:
+    actions = role_actions(may, rollouts)
     return {
         "name": PLATFORM_ROLE,
-        "description": "The platform owners: get and sync every Application of the project",
+        "description": describe("The platform owners", actions, "every Application of the project"),
         "groups": sso_groups(model.spec.platform.owners),
-        "policies": [policy(project, PLATFORM_ROLE, a, "*") for a in ("get", "sync")],
+        "policies": [policy(project, PLATFORM_ROLE, a, "*") for a in actions],
     }
 
 
@@ -259,7 +324,9 @@ def project_roles(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> lis
     teams = team_roles(model, env, apps)
     if any(role["name"] == PLATFORM_ROLE for role in teams):
         raise ValueError(f"a team may not be named {PLATFORM_ROLE!r}: that is the platform role")
-    return [*teams, platform_role(model, env.name)]
+    rollouts = any(app.service.workload_kind == "Rollout" for app in apps)
+    platform = platform_role(model, env.name, may=may_sync(env, PLATFORM_ROLE), rollouts=rollouts)
+    return [*teams, platform]
 
 
 def destinations(apps: list[PlannedApp]) -> list[dict[str, str]]:
@@ -390,8 +457,8 @@ def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
         ],
         cluster_resources=[
             {
-                "group": policies.POLICY_GROUP,
-                "kind": policies.POLICY_KIND,
+                "group": policies.policy_kind(model)[0],
+                "kind": policies.policy_kind(model)[1],
                 "name": policies.POLICY_NAME,
             }
         ],

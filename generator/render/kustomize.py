@@ -11,6 +11,18 @@ from generator.resolve import Model, Placement, ResolvedResources, ResolvedServi
 
 WORKLOAD_API = {"Deployment": "apps/v1", "Rollout": "argoproj.io/v1alpha1"}
 CONTAINER = "/spec/template/spec/containers/0"
+# On each generated ConfigMap. Its name carries a hash of its data, so a config change makes a
+# new ConfigMap while the old ReplicaSets (a canary's stable pods; the revisions a rollback or
+# `kubectl argo rollouts undo` returns to) still reference the old one. Argo CD would prune
+# the old one at once (without PruneLast, which the Applications no longer set: it holds a
+# sync open until every resource is Healthy, a whole canary long). So it is never pruned
+# (sync-options Prune=false) and a superseded one does not count as OutOfSync
+# (compare-options IgnoreExtraneous): Argo CD's documented pairing for Kustomize-generated
+# ConfigMaps (user-guide/compare-options.md, "Ignoring Resources That Are Extraneous").
+CONFIG_MAP_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+}
 
 
 def render(model: Model) -> dict[str, str]:
@@ -218,6 +230,7 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         p=placement,
         config_name=naming.config_map_name(service.name),
         config_labels=service_labels(service),
+        config_annotations=CONFIG_MAP_ANNOTATIONS,
         literals=[config_literal(k, v) for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],
         configurations=sorted(support),

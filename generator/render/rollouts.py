@@ -254,8 +254,18 @@ def threshold_metric(name: str, query: str, passes: str, threshold: float) -> Me
 
 
 def istio_selector(service: ResolvedService) -> str:
+    """The canary's requests, as the calling sidecars report them (as in Argo Rollouts' own
+    Istio examples: docs/features/analysis.md, docs/analysis/prometheus.md).
+
+    The client's proxy names the Service the VirtualService routed the request to (its
+    outbound cluster `outbound|80||<svc>-canary.<ns>...`). The canary pods' own proxy cannot:
+    they are selected by the root, stable and canary Services at once, and a destination
+    proxy labels every request with one of them (istio/istio#33940), mostly the root Service,
+    so `reporter="destination"` with the canary Service's name matches nothing and every
+    measurement would be Inconclusive.
+    """
     return (
-        f'reporter="destination", destination_service_namespace="{service.namespace}", '
+        f'reporter="source", destination_service_namespace="{service.namespace}", '
         f'destination_service_name="{{{{args.{ARG_SERVICE}}}}}"'
     )
 

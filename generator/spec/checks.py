@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -14,10 +15,11 @@ from generator.argo import syncwindows, timespec
 from generator.resolve import (  # resolve owns these rules
     image_repository_of,
     layer_resources,
+    merge_hpa,
     promotion_order,
     registry_of,
 )
-from generator.spec import pin
+from generator.spec import pin, versions
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
     Analysis,
@@ -120,6 +122,8 @@ def warnings(spec: Spec) -> Found:
         )
     for name, service in spec.services.items():
         yield from service_warnings(name, service)
+        if not list(pdb_problems(("services", name, "pdb"), service.pdb)):
+            yield from pdb_drain_problems(spec, name, service, blocked_always=False)
 
 
 def service_warnings(name: str, service: Service) -> Found:
@@ -131,11 +135,12 @@ def service_warnings(name: str, service: Service) -> Found:
     if service.analysis is not None and (service.canary is None or not service.canary.analysis):
         yield (*where, "analysis"), "is never used: it runs only with canary.analysis = true"
     analysis = service.analysis
-    if analysis is not None and analysis.count >= 1 and analysis.failure_limit >= analysis.count:
+    if analysis is not None and analysis.count >= 1 and analysis.failure_limit == analysis.count:
+        # Above count is an error (analysis_problems): Argo Rollouts refuses the metric.
         yield (
             (*where, "analysis", "failure_limit"),
             f"the analysis can never fail: failure_limit ({analysis.failure_limit})"
-            f" is not below count ({analysis.count})",
+            f" equals count ({analysis.count}), and only more failures than the limit fail it",
         )
     for env, overrides in service.envs.items():
         if overrides.tag and overrides.digest is None:
@@ -376,6 +381,51 @@ def check_platform(spec: Spec) -> Found:
             ("platform", "prometheus"),
             f"{spec.platform.prometheus!r} is not an http:// or https:// URL",
         )
+    yield from version_problems(spec)
+
+
+def deploys_anything(spec: Spec) -> bool:
+    """Whether some service has a tag in an environment (so the guard and its project exist)."""
+    return any(
+        overrides.tag and env in spec.environments
+        for service in spec.services.values()
+        for env, overrides in service.envs.items()
+    )
+
+
+def version_problems(spec: Spec) -> Found:
+    """The releases `[platform]` names must have what the rendered objects use."""
+    argocd = versions.parse(spec.platform.argocd_version)
+    kyverno = versions.parse(spec.platform.kyverno_version)
+    for key, text, parsed, example in (
+        ("argocd_version", spec.platform.argocd_version, argocd, "3.5.1"),
+        ("kyverno_version", spec.platform.kyverno_version, kyverno, "1.19.0"),
+    ):
+        if parsed is None:
+            yield (
+                ("platform", key),
+                f"{text!r} is not a release version: write X.Y or X.Y.Z, such as {example!r}",
+            )
+    floor = versions.ARGOCD_RESOURCE_NAMES
+    if argocd is not None and argocd < floor and deploys_anything(spec):
+        # Every AppProject that permits a cluster-scoped object names it: the guard's project
+        # its policy, an environment with create_namespace its Namespaces.
+        yield (
+            ("platform", "argocd_version"),
+            f"Argo CD {versions.show(argocd)} has no clusterResourceWhitelist[].name (added in"
+            f" {versions.show(floor)}), by which the AppProjects permit only the guard's policy"
+            " and the Namespaces Argo CD creates; an older AppProject CRD refuses or drops the"
+            f" field, and an entry without it permits every object of its kind: use"
+            f" {versions.show(floor)} or later",
+        )
+    floor = versions.KYVERNO_RULE_FAILURE_ACTION
+    if kyverno is not None and kyverno < floor:
+        yield (
+            ("platform", "kyverno_version"),
+            f"Kyverno {versions.show(kyverno)} has no per-rule validate.failureAction (added"
+            f" in {versions.show(floor)}), which the guard's ClusterPolicy uses: use"
+            f" {versions.show(floor)} or later",
+        )
 
 
 def gitops_owner(spec: Spec) -> str:
@@ -571,6 +621,29 @@ def check_teams(spec: Spec) -> Found:
                 " Argo CD project and in sync_roles",
             )
         yield from owners_problems((*where, "owners"), team.owners, required=True)
+        yield from team_role_problems(spec, name, team.owners)
+
+
+def is_user(owner: str) -> bool:
+    """`@user` rather than `@org/team` (an owner that is neither is reported elsewhere)."""
+    return bool(_GITHUB_OWNER.fullmatch(owner)) and "/" not in owner
+
+
+def team_role_problems(spec: Spec, name: str, owners: tuple[str, ...]) -> Found:
+    """A team's Argo CD roles grant SSO groups, and Dex's GitHub connector makes groups of
+    teams only (`@org/team` is `org:team`): a team of users alone has roles that grant nobody
+    anything. Refused like user approvers and platform owners (required_reviewer_problems)."""
+    valid = [owner for owner in owners if _GITHUB_OWNER.fullmatch(owner)]
+    if not valid or not all(is_user(owner) for owner in valid):
+        return  # a team among them: the role has a group (user entries still own CODEOWNERS)
+    org = gitops_owner(spec) if _GITHUB_REPO.fullmatch(spec.gitops.repo) else "<org>"
+    users = ", ".join(repr(owner) for owner in valid)
+    yield (
+        ("teams", name, "owners"),
+        f"has users only ({users}), but the team's Argo CD roles grant SSO groups, which are"
+        f" GitHub teams ('@org/team' is the group 'org:team'): nobody could get or sync"
+        f" {name}'s Applications; add a team '@{org}/<team>'",
+    )
 
 
 # --- services --------------------------------------------------------------------------------
@@ -624,7 +697,7 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
     yield from variables_problems((*where, "env"), service.env)
     yield from variables_problems((*where, "config"), service.config, config_map=True)
     yield from hpa_problems((*where, "hpa"), service.hpa)
-    yield from pdb_problems((*where, "pdb"), service.pdb)
+    yield from service_pdb_problems(spec, name, service)
     if service.tolerations is not None:
         yield from tolerations_problems((*where, "tolerations"), service.tolerations)
     if service.canary is not None:
@@ -1066,6 +1139,84 @@ def pdb_problems(where: KeyPath, pdb: Pdb | None) -> Found:
             )
 
 
+def service_pdb_problems(spec: Spec, name: str, service: Service) -> Found:
+    """The PDB's own values, then (if they are sound) whether it ever lets a node drain."""
+    problems = list(pdb_problems(("services", name, "pdb"), service.pdb))
+    yield from problems
+    if not problems:
+        yield from pdb_drain_problems(spec, name, service, blocked_always=True)
+
+
+def pdb_allows_no_disruption(pdb: Pdb, pods: int) -> bool:
+    """Whether a PDB leaves no pod to evict when `pods` run, as Kubernetes' disruption
+    controller computes it (a percentage of the expected pods, rounded up, for both keys)."""
+
+    def scaled(value: int | str) -> int:
+        if isinstance(value, int):
+            return value
+        return math.ceil(int(value.removesuffix("%")) * pods / 100)
+
+    if pdb.min_available is not None:
+        return scaled(pdb.min_available) >= pods
+    assert pdb.max_unavailable is not None
+    return scaled(pdb.max_unavailable) == 0
+
+
+def pdb_drain_problems(spec: Spec, name: str, service: Service, *, blocked_always: bool) -> Found:
+    """A PDB that allows no disruption makes every node drain (a cluster upgrade, the cluster
+    autoscaler's scale-down) wait on the service's pods for ever. `blocked_always`: the
+    error (no disruption at any replica count the environment can run), else the warning
+    (none while an HPA runs at its minimum, some once it scales up)."""
+    pdb = service.pdb
+    if pdb is None:
+        return  # the default, max_unavailable = 1, always allows one
+    key = "min_available" if pdb.min_available is not None else "max_unavailable"
+    value = getattr(pdb, key)
+    where: list[str] = []
+    for env, overrides in service.envs.items():
+        if env not in spec.environments or not overrides.tag:
+            continue  # not deployed there (or reported as an unknown environment)
+        hpa = merge_hpa(service.hpa, overrides.hpa)
+        if hpa is None:
+            replicas = next(
+                n
+                for n in (overrides.replicas, service.replicas, spec.environments[env].replicas)
+                if n is not None
+            )
+            if blocked_always and replicas > 0 and pdb_allows_no_disruption(pdb, replicas):
+                where.append(f"{env} ({replicas} replica{'' if replicas == 1 else 's'})")
+        elif not 1 <= hpa.min <= hpa.max:
+            continue  # hpa_problems reports it
+        elif pdb_allows_no_disruption(pdb, hpa.max):
+            if blocked_always:
+                where.append(f"{env} (HPA max {hpa.max})")
+        elif not blocked_always and pdb_allows_no_disruption(pdb, hpa.min):
+            enough = next(
+                n for n in range(hpa.min, hpa.max + 1) if not pdb_allows_no_disruption(pdb, n)
+            )
+            where.append(f"{env} (HPA min {hpa.min}; it needs {enough} replicas)")
+    if not where:
+        return
+    if blocked_always:
+        fix = (
+            "lower it below the replica count, or use max_unavailable"
+            if key == "min_available"
+            else "allow at least 1"
+        )
+        yield (
+            ("services", name, "pdb", key),
+            f"{key} = {value!r} allows no disruption in {', '.join(where)}: every node drain"
+            f" (a cluster upgrade, the autoscaler's scale-down) would wait on these pods for"
+            f" ever; {fix}",
+        )
+    else:
+        yield (
+            ("services", name, "pdb", key),
+            f"{key} = {value!r} allows no disruption while the HPA runs at its minimum, in"
+            f" {', '.join(where)}: node drains wait until the HPA scales up",
+        )
+
+
 def tolerations_problems(where: KeyPath, tolerations: tuple[Toleration, ...]) -> Found:
     for index, toleration in enumerate(tolerations):
         path = (*where, index)
@@ -1159,3 +1310,13 @@ def analysis_problems(where: KeyPath, analysis: Analysis) -> Found:
     yield from _found((*where, "interval"), duration_problem(analysis.interval))
     yield from _found((*where, "count"), at_least(analysis.count, 1))
     yield from _found((*where, "failure_limit"), at_least(analysis.failure_limit, 0))
+    if analysis.count >= 1 and analysis.failure_limit > analysis.count:
+        # Argo Rollouts' ValidateMetric (utils/analysis/factory.go): count must be at least
+        # failureLimit + consecutiveSuccessLimit (0 here); the AnalysisRun ends in Error.
+        yield (
+            (*where, "failure_limit"),
+            f"must be at most count ({analysis.count}), got {analysis.failure_limit}:"
+            f" Argo Rollouts refuses the metric (count ({analysis.count}) must be >="
+            f" failureLimit + consecutiveSuccessLimit ({analysis.failure_limit} + 0)),"
+            " so every analysis run ends in Error and aborts the canary",
+        )

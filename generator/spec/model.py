@@ -46,6 +46,9 @@ class Platform:
     owners: tuple[str, ...]
     timezone: str = "UTC"
     prometheus: str = "http://prometheus.monitoring.svc:9090"
+    # The releases the clusters run (the rendered objects depend on them; spec/versions.py).
+    argocd_version: str = "3.5.1"
+    kyverno_version: str = "1.19.0"
 
 
 @frozen(kw_only=True)
