@@ -142,7 +142,7 @@ def refuse_and_retire(
         code, stdout, stderr = run(capsys, command, "-c", config, "-o", out)
         assert (code, stdout) == (2, "")
         assert stderr.splitlines()[-1] == (
-            f"{config}:193:23: services.invoice-api.envs.prod: removed in one step, but prod"
+            f"{config}:195:23: services.invoice-api.envs.prod: removed in one step, but prod"
             " syncs only by hand (auto_sync = false) and has sync windows: its Application"
             " invoice-api-prod would be deleted and what it runs left in the cluster. Set"
             " `retired = true` in [services.invoice-api.envs.prod], sync invoice-api-prod in"
@@ -220,12 +220,12 @@ def test_a_rename_in_one_step_is_refused(
     code, stdout, stderr = run(capsys, "build", "-c", config, "-o", out)
     assert (code, stdout) == (2, "")
     assert stderr.splitlines()[-2:] == [
-        f"{config}:83:2: services.orders-api.envs.prod: removed in one step, but prod syncs only"
+        f"{config}:85:2: services.orders-api.envs.prod: removed in one step, but prod syncs only"
         " by hand (auto_sync = false) and has sync windows: its Application orders-api-prod"
         " would be deleted and what it runs left in the cluster. Set `retired = true` in"
         " [services.orders-api.envs.prod], sync orders-api-prod in Argo CD (with prune) within"
         " prod's sync windows, then remove the entry",
-        f"{config}:134:11: services.order-service: replaces service 'orders-api' (removed in"
+        f"{config}:136:11: services.order-service: replaces service 'orders-api' (removed in"
         " this build, with the same app repository bank-org/orders-api): a rename in one step"
         " deletes orders-api's Applications while order-service's start. Rename in steps: add"
         " 'order-service' beside 'orders-api' and deploy it, set `retired = true` in each"

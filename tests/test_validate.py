@@ -182,7 +182,7 @@ spec:
 def test_a_bad_validating_policy_is_reported_against_its_crd_schema(tree: Path) -> None:
     # policies.kyverno.io/v1 ValidatingPolicy: the schema made from Kyverno 1.19.0's CRD.
     (tree / "policies").mkdir(exist_ok=True)
-    (tree / "policies/bad.yaml").write_text(
+    (tree / "policies/require-argocd-managed-by.yaml").write_text(
         """\
 apiVersion: policies.kyverno.io/v1
 kind: ValidatingPolicy
@@ -198,13 +198,11 @@ spec:
 """,
         encoding="utf-8",
     )
+    where = "policies/require-argocd-managed-by.yaml: ValidatingPolicy/guard"
     assert validate.validate_tree(model_of("reference"), tree) == [
-        "policies/bad.yaml: ValidatingPolicy/guard: spec.evaluation.background.enabled: 'no' is"
-        " not of type 'boolean'",
-        "policies/bad.yaml: ValidatingPolicy/guard: spec.validations[0]: 'expression' is a"
-        " required property",
-        "policies/bad.yaml: ValidatingPolicy/guard: spec: Additional properties are not allowed"
-        " ('validationActons' was unexpected)",
+        f"{where}: spec.evaluation.background.enabled: 'no' is not of type 'boolean'",
+        f"{where}: spec.validations[0]: 'expression' is a required property",
+        f"{where}: spec: Additional properties are not allowed ('validationActons' was unexpected)",
     ]
 
 
