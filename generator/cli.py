@@ -40,12 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
             )
         return sub
 
+    def previous_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--previous",
+            type=Path,
+            metavar="DIR",
+            help="judge services and environments leaving against the tree in DIR (e.g. a"
+            " checkout of the base branch) instead of the output directory",
+        )
+
     build = command("build", "render and write; prints what changed")
     build.add_argument(
         "--force", action="store_true", help="overwrite generated files edited by hand"
     )
-    command("check", "exit 1 and list stale, missing or extra files")
+    check = command("check", "exit 1 and list stale, missing or extra files")
+    previous_option(check)
     diff = command("diff", "unified diff of what build would change")
+    previous_option(diff)
     diff.add_argument(
         "--summary",
         type=Path,
@@ -202,6 +213,8 @@ class _Sync:
         self.config: Path = args.config
         self.out: Path = args.output
         self.force = force
+        # Where the tree that services may not leave around their rules lives (lifecycle).
+        self.previous: Path = getattr(args, "previous", None) or self.out
         self.raw = read_config(self.config)
         caching = buildcache.cache_dir() is not None
         self.key = buildcache.input_key(self.config, self.raw, self.out) if caching else ""
@@ -210,6 +223,8 @@ class _Sync:
 
     def cached(self) -> bool:
         """True when the build cache knows the output is up to date (its warnings repeated)."""
+        if self.previous != self.out:  # the cache knows nothing of another tree
+            return False
         warnings = buildcache.up_to_date(self.key, self.out)
         for warning in warnings or ():
             print(warning, file=sys.stderr)
@@ -222,7 +237,7 @@ class _Sync:
         model, self.warnings = load_with_warnings(self.config, self.raw)
         self.allow_foreign = model.spec.gitops.allow_foreign
         # What the previous build wrote decides whether a service may leave in one step.
-        lifecycle.check(model, self.out, self.raw.decode(), str(self.config))
+        lifecycle.check(model, self.previous, self.raw.decode(), str(self.config))
         tree = render_tree(model)  # all of it, in memory, before anything is written
         plan = write.plan(tree, self.out, force=self.force, protected=[self.config])
         for note in plan.notes:

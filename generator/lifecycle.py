@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from generator import naming
 from generator.render import with_header
-from generator.render.argocd import removal_is_gated
+from generator.render.argocd import APPLICATIONSET_PATH, removal_is_gated
 from generator.render.kustomize import overlay_kustomization, retired_overlay
 from generator.resolve import Model, ResolvedEnv, ResolvedService
 from generator.spec.errors import InputError, KeyPath, Problem
@@ -43,6 +43,23 @@ class Previous:
         for path in self.hashes:
             if match := _OVERLAY.fullmatch(path):
                 yield match[1], match[2]
+
+    def gated_applications(self) -> dict[str, str]:
+        """Application name -> environment, for the previous ApplicationSet's elements whose
+        removal is gated (`cascade` false: manual sync or sync windows)."""
+        text = self.read(APPLICATIONSET_PATH)
+        if text is None:
+            return {}
+        try:
+            docs = list(YAML(typ="safe", pure=True).load_all(text))
+            elements = docs[0]["spec"]["generators"][0]["list"]["elements"]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return {}
+        return {
+            str(e["name"]): str(e["env"])
+            for e in elements
+            if isinstance(e, dict) and e.get("cascade") is False and not e.get("retired")
+        }
 
     def services(self) -> set[str]:
         return {m[1] for path in self.hashes if (m := _BASE.fullmatch(path))}
@@ -79,7 +96,11 @@ def workload_image(text: str) -> str | None:
 def check(model: Model, out: Path, text: str, filename: str) -> None:
     """Refuse what the previous tree makes unsafe: InputError with every located problem."""
     previous = Previous(out=out, hashes=write.owned(out))
-    found = [*removals(model, previous), *renames(model, previous)]
+    found = [
+        *removals(model, previous),
+        *environment_removals(model, previous),
+        *renames(model, previous),
+    ]
     if found:
         locator = Locator(text)
         problems: list[Problem] = []
@@ -102,6 +123,24 @@ def removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
             continue
         if service is None or env_name not in service.application_envs:
             yield ("services", name, "envs", env_name), removal_message(name, env)
+
+
+def environment_removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
+    """An environment removed while it still had Applications whose removal is gated: its
+    rules are gone with it, so the previous ApplicationSet says which were."""
+    current = {env.name for env in model.environments}
+    stranded: dict[str, list[str]] = {}
+    for app, env in previous.gated_applications().items():
+        if env not in current:
+            stranded.setdefault(env, []).append(app)
+    for env, apps in sorted(stranded.items()):
+        yield ("environments",), (
+            f"environment {env!r} removed in one step, but it syncs only by hand or within sync"
+            f" windows: its Applications {', '.join(sorted(apps))} would be deleted and what"
+            " they run left in the cluster. Keep the environment, set `retired = true` in each"
+            f" of its services' [services.<service>.envs.{env}] and sync them within its rules,"
+            " then remove the entries and the environment"
+        )
 
 
 def removal_message(service: str, env: ResolvedEnv) -> str:

@@ -300,3 +300,64 @@ def test_a_tree_with_retired_environments_validates(
     assert (built, stderr) == ([], "")
     model = resolve(load_text(text, str(config)).spec)
     assert validate.validate_tree(model, out) == []
+
+
+def without_tables(text: str, header: str) -> str:
+    """The file without every table (or array of tables) whose header names `header`."""
+    kept: list[str] = []
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("["):
+            dropping = header in line.split("#", 1)[0]
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def test_removing_an_environment_in_one_step_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, out = tmp_path / "services.toml", tmp_path / "out"
+    config.write_text(REFERENCE, encoding="utf-8")
+    build_ok(capsys, config, out)
+    before = snapshot(out)
+    text = without_tables(without_tables(REFERENCE, "environments.prod"), ".envs.prod]")
+    config.write_text(text, encoding="utf-8")
+    code, stdout, stderr = run(capsys, "build", "-c", config, "-o", out)
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines()[-1].endswith(
+        ": environments: environment 'prod' removed in one step, but it syncs only by hand or"
+        " within sync windows: its Applications orders-api-prod, payments-api-prod would be"
+        " deleted and what they run left in the cluster. Keep the environment, set"
+        " `retired = true` in each of its services' [services.<service>.envs.prod] and sync"
+        " them within its rules, then remove the entries and the environment"
+    )
+    assert snapshot(out) == before
+
+
+def test_the_base_tree_catches_a_removal_whose_files_were_deleted_by_hand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A pull request may delete the overlay and its manifest lines along with the entry:
+    against its own tree that looks clean; against the base branch's tree it does not."""
+    base, head = tmp_path / "base", tmp_path / "head"
+    config = tmp_path / "services.toml"
+    config.write_text(REFERENCE, encoding="utf-8")
+    build_ok(capsys, config, base)
+    build_ok(capsys, config, head)
+    overlay = "apps/payments-api/overlays/prod/"
+    for path in sorted((head / overlay).rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (head / overlay).rmdir()
+    manifest = head / ".gitopsgen-manifest"
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    manifest.write_text("".join(x for x in lines if overlay not in x), encoding="utf-8")
+    start = REFERENCE.index("[services.payments-api.envs.prod]")
+    removed = REFERENCE[:start] + REFERENCE[REFERENCE.index("# A plain rolling-update", start) :]
+    config.write_text(removed, encoding="utf-8")
+    build_ok(capsys, config, head)  # the tree is consistent: nothing of the prod overlay is left
+    code, _, stderr = run(capsys, "check", "-c", config, "-o", head, "--previous", base)
+    assert code == 2
+    assert "services.payments-api.envs.prod: removed in one step, but prod syncs only by hand" in (
+        stderr
+    )

@@ -22,6 +22,8 @@ CODEOWNERS_PATH = ".github/CODEOWNERS"
 SERVICE_CI_PATH = naming.SERVICE_CI_WORKFLOW
 INTAKE_PATH = naming.INTAKE_WORKFLOW
 PINS_FILE = "github/action-pins.toml"
+# Where the render check checks out a pull request's base (outside every folder gitopsgen owns).
+BASE_CHECKOUT = ".gitopsgen-base"
 # The session policy of a job that only pulls: a session's permissions are the intersection of
 # the role's and this (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
 READ_ONLY_SESSION_POLICY = json.dumps(
@@ -121,6 +123,7 @@ def common_context(model: Model) -> dict[str, Any]:
         "intake_workflow_file": INTAKE_PATH.rsplit("/", 1)[1],
         "intake_identity": naming.INTAKE_IDENTITY_NAME,
         "read_only_session_policy": READ_ONLY_SESSION_POLICY,
+        "base_checkout": BASE_CHECKOUT,
         "intake_login_role": naming.intake_role_arn(cloud.account, cloud.region),
         "intake_login_service_account": naming.intake_service_account_email(cloud.account),
         "ci_login_role": "${{ inputs.aws_role_arn }}",
