@@ -134,12 +134,15 @@ def environment_removals(model: Model, previous: Previous) -> Iterator[tuple[Key
         if env not in current:
             stranded.setdefault(env, []).append(app)
     for env, apps in sorted(stranded.items()):
-        yield ("environments",), (
-            f"environment {env!r} removed in one step, but it syncs only by hand or within sync"
-            f" windows: its Applications {', '.join(sorted(apps))} would be deleted and what"
-            " they run left in the cluster. Keep the environment, set `retired = true` in each"
-            f" of its services' [services.<service>.envs.{env}] and sync them within its rules,"
-            " then remove the entries and the environment"
+        yield (
+            ("environments",),
+            (
+                f"environment {env!r} removed in one step, but it syncs only by hand or within sync"
+                f" windows: its Applications {', '.join(sorted(apps))} would be deleted and what"
+                " they run left in the cluster. Keep the environment, set `retired = true` in each"
+                f" of its services' [services.<service>.envs.{env}] and sync them within its rules,"
+                " then remove the entries and the environment"
+            ),
         )
 
 
