@@ -3,6 +3,7 @@ the tree the previous build wrote (its .gitopsgen-manifest)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -44,22 +45,10 @@ class Previous:
             if match := _OVERLAY.fullmatch(path):
                 yield match[1], match[2]
 
-    def gated_applications(self) -> dict[str, str]:
-        """Application name -> environment, for the previous ApplicationSet's elements whose
-        removal is gated (`cascade` false: manual sync or sync windows)."""
+    def elements(self) -> dict[str, Element]:
+        """The previous ApplicationSet's list elements, by Application name."""
         text = self.read(APPLICATIONSET_PATH)
-        if text is None:
-            return {}
-        try:
-            docs = list(YAML(typ="safe", pure=True).load_all(text))
-            elements = docs[0]["spec"]["generators"][0]["list"]["elements"]
-        except (KeyError, IndexError, TypeError, ValueError):
-            return {}
-        return {
-            str(e["name"]): str(e["env"])
-            for e in elements
-            if isinstance(e, dict) and e.get("cascade") is False and not e.get("retired")
-        }
+        return {} if text is None else list_elements(text)
 
     def services(self) -> set[str]:
         return {m[1] for path in self.hashes if (m := _BASE.fullmatch(path))}
@@ -82,6 +71,53 @@ class Previous:
         if caller and (match := _CALLER_REPO.search(caller)):
             found["repo"] = match[1]
         return found
+
+
+@frozen(kw_only=True)
+class Element:
+    """What the previous tree said of one Application: where it ran, and how it could leave."""
+
+    env: str
+    cluster: str
+    namespace: str
+    retired: bool
+    cascade: bool
+
+
+# The list generator's elements as render/argocd.py writes them (yamlout's block style): a
+# line scan of our own file (read_owned checked its hash), since parsing 3,000 elements with
+# pure-Python YAML takes seconds.
+_ELEMENT_START = re.compile(r"^ {10}- name: (.*)$")
+_ELEMENT_FIELD = re.compile(r"^ {12}(env|cluster|namespace|retired|cascade): (.*)$")
+
+
+def list_elements(text: str) -> dict[str, Element]:
+    found: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        if start := _ELEMENT_START.match(line):
+            current = found.setdefault(scalar(start[1]), {})
+        elif current is not None and (field := _ELEMENT_FIELD.match(line)):
+            current[field[1]] = scalar(field[2])
+    return {
+        name: Element(
+            env=f.get("env", ""),
+            cluster=f.get("cluster", ""),
+            namespace=f.get("namespace", ""),
+            retired=f.get("retired") == "true",
+            cascade=f.get("cascade") != "false",
+        )
+        for name, f in found.items()
+    }
+
+
+def scalar(value: str) -> str:
+    """A one-line YAML scalar as yamlout writes it: plain, '...' or JSON-compatible "..."."""
+    if value.startswith('"'):
+        return str(json.loads(value))
+    if value.startswith("'"):
+        return value[1:-1].replace("''", "'")
+    return value
 
 
 def workload_image(text: str) -> str | None:
@@ -130,9 +166,9 @@ def environment_removals(model: Model, previous: Previous) -> Iterator[tuple[Key
     rules are gone with it, so the previous ApplicationSet says which were."""
     current = {env.name for env in model.environments}
     stranded: dict[str, list[str]] = {}
-    for app, env in previous.gated_applications().items():
-        if env not in current:
-            stranded.setdefault(env, []).append(app)
+    for app, element in previous.elements().items():
+        if element.env not in current and not element.cascade and not element.retired:
+            stranded.setdefault(element.env, []).append(app)
     for env, apps in sorted(stranded.items()):
         yield (
             ("environments",),
