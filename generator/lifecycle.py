@@ -148,33 +148,71 @@ def check(model: Model, out: Path, text: str, filename: str) -> None:
 
 
 def removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
-    """Applications that would go in one step from an environment that syncs only by hand or
-    within windows: deleting them leaves what they run (the ApplicationSet preserves it)."""
+    """Applications that would go in one step, and Applications that would move.
+
+    A departure goes through `retired = true` where a sync is manual or windowed (deleting the
+    Application leaves what it runs: the ApplicationSet preserves it), and where it is
+    automatic but the same build would drop the namespace from the project (its last
+    Application): Argo CD deletes nothing the project no longer permits (controller/state.go
+    keeps out-of-project objects out of the diff), so the cascade would delete nothing. A move
+    of cluster or namespace leaves the old objects the same way.
+    """
     services = {service.name: service for service in model.services}
     environments = {env.name: env for env in model.environments}
+    elements = previous.elements()
     for name, env_name in sorted(previous.applications()):
-        service = services.get(name)
         env = environments.get(env_name)
-        if env is None or not removal_is_gated(env) or previous.was_retired(name, env_name):
-            continue
+        if env is None or previous.was_retired(name, env_name):
+            continue  # a removed environment: environment_removals
+        service = services.get(name)
+        where: KeyPath = ("services", name, "envs", env_name)
+        before = elements.get(naming.application_name(name, env_name))
         if service is None or env_name not in service.application_envs:
-            yield ("services", name, "envs", env_name), removal_message(name, env)
+            if removal_is_gated(env) or not still_permitted(model, env, before):
+                yield where, removal_message(name, env)
+            continue
+        if before is not None and (before.cluster, before.namespace) != (
+            env.cluster,
+            service.namespace,
+        ):
+            yield where, move_message(name, env, before)
+
+
+def still_permitted(model: Model, env: ResolvedEnv, before: Element | None) -> bool:
+    """Whether the environment's project keeps the leaving Application's namespace (another
+    Application of the environment deploys there), so its cascade delete can still act."""
+    if before is None:
+        return False
+    return any(
+        env.name in service.application_envs and service.namespace == before.namespace
+        for service in model.services
+    )
+
+
+def move_message(service: str, env: ResolvedEnv, before: Element) -> str:
+    app = naming.application_name(service, env.name)
+    return (
+        f"moves {app} from namespace {before.namespace!r} on {before.cluster} in one step:"
+        " Argo CD would deploy the new place and leave everything in the old one, no longer"
+        f" permitted by the project, running unmanaged. Set `retired = true` in"
+        f" [services.{service}.envs.{env.name}] and sync {app} (with prune), then move it"
+    )
 
 
 def environment_removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
-    """An environment removed while it still had Applications whose removal is gated: its
-    rules are gone with it, so the previous ApplicationSet says which were."""
+    """An environment removed while it still had Applications that were not retired (the
+    previous ApplicationSet says which): they would go in one step, like a removed entry."""
     current = {env.name for env in model.environments}
     stranded: dict[str, list[str]] = {}
     for app, element in previous.elements().items():
-        if element.env not in current and not element.cascade and not element.retired:
+        if element.env not in current and not element.retired:
             stranded.setdefault(element.env, []).append(app)
     for env, apps in sorted(stranded.items()):
         yield (
             ("environments",),
             (
-                f"environment {env!r} removed in one step, but it syncs only by hand or within sync"
-                f" windows: its Applications {', '.join(sorted(apps))} would be deleted and what"
+                f"environment {env!r} removed in one step, but its Applications"
+                f" {', '.join(sorted(apps))} are not retired: they would be deleted and what"
                 " they run left in the cluster. Keep the environment, set `retired = true` in each"
                 f" of its services' [services.<service>.envs.{env}] and sync them within its rules,"
                 " then remove the entries and the environment"
@@ -188,6 +226,13 @@ def removal_message(service: str, env: ResolvedEnv) -> str:
     windows = "has sync windows" if env.sync_windows else ""
     why = " and ".join(part for part in (manual, windows) if part)
     within = f" within {env.name}'s sync windows" if env.sync_windows else ""
+    if not why:  # automatic: the sync prunes, the project may drop the namespace first
+        return (
+            f"removed in one step: its Application {app} would be deleted in the build that also"
+            " drops its namespace from the project, and what it runs left in the cluster."
+            f" Set `retired = true` in [services.{service}.envs.{env.name}], let {app} sync"
+            " (it prunes by itself), then remove the entry"
+        )
     return (
         f"removed in one step, but {env.name} {why}: its Application {app} would be deleted"
         " and what it runs left in the cluster. Set `retired = true` in"

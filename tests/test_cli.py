@@ -462,7 +462,10 @@ def test_output_into_the_directory_holding_services_toml(
     after = snapshot(repo)
     assert {p: after[p] for p in before} == before  # services.toml, README, .git untouched
     assert config.read_text(encoding="utf-8") == MINIMAL
-    # remove the service's environment: everything generated goes, the hand-written files stay
+    # retire, then remove the service's environment (its last Application there: one step is
+    # refused): everything generated goes, the hand-written files stay
+    config.write_text(MINIMAL.replace('tag = "1.0.0"', 'retired = true\ntag = "1.0.0"'), "utf-8")
+    assert gitopsgen(capsys, "build", "-o", ".")[0] == 0
     config.write_text(MINIMAL[: MINIMAL.index("[services.hello.envs.dev]")], "utf-8")
     assert gitopsgen(capsys, "build", "-o", ".")[0] == 0
     assert {p: snapshot(repo)[p] for p in before if p != "services.toml"} == {

@@ -1446,6 +1446,15 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
+        "allow-foreign-under-argocd",
+        GENERATOR,
+        GENERATOR + '\nallow_foreign = ["argocd/extra.yaml"]',
+        [
+            "4:18: gitops.allow_foreign[0]: 'argocd/extra.yaml' is under argocd/, which the root"
+            " app deploys whole: no foreign file may live there"
+        ],
+    ),
+    (
         "allow-foreign-bad-segments",
         GENERATOR,
         GENERATOR + '\nallow_foreign = ["apps/../x", "apps/a**"]',

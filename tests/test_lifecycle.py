@@ -179,7 +179,23 @@ def refuse_and_retire(
     assert not (out / "apps/invoice-api/overlays/prod").exists()
     assert "namespace: invoices" not in (out / "argocd/projects/prod.yaml").read_text()
 
-    # dev and staging sync automatically at any time: the whole service may go at once
+    # dev and staging sync automatically, but the service's namespace leaves their projects in
+    # the same build: removing there in one step is refused too; retired, they prune by sync
+    config.write_text(REFERENCE, encoding="utf-8")
+    code, _, stderr = run(capsys, "build", "-c", config, "-o", out)
+    assert code == 2
+    assert stderr.splitlines()[-1].endswith(
+        ": services.invoice-api.envs.staging: removed in one step: its Application"
+        " invoice-api-staging would be deleted in the build that also drops its namespace"
+        " from the project, and what it runs left in the cluster. Set `retired = true` in"
+        " [services.invoice-api.envs.staging], let invoice-api-staging sync (it prunes by"
+        " itself), then remove the entry"
+    )
+    both_retired = (REFERENCE + INVOICE + LATER.replace(PROD_TABLE, "")).replace(
+        'tag = "sha-1a2b3c4"', 'retired = true\ntag = "sha-1a2b3c4"'
+    )
+    config.write_text(both_retired, encoding="utf-8")
+    build_ok(capsys, config, out)
     config.write_text(REFERENCE, encoding="utf-8")
     build_ok(capsys, config, out)
     assert set(apps(capsys, config)) == before
@@ -219,7 +235,8 @@ def test_a_rename_in_one_step_is_refused(
     config.write_text(renamed, encoding="utf-8")
     code, stdout, stderr = run(capsys, "build", "-c", config, "-o", out)
     assert (code, stdout) == (2, "")
-    assert stderr.splitlines()[-2:] == [
+    lines = stderr.splitlines()
+    assert [line for line in lines if "orders-api.envs.prod" in line or "replaces" in line] == [
         f"{config}:85:2: services.orders-api.envs.prod: removed in one step, but prod syncs only"
         " by hand (auto_sync = false) and has sync windows: its Application orders-api-prod"
         " would be deleted and what it runs left in the cluster. Set `retired = true` in"
@@ -269,10 +286,11 @@ def test_check_reports_files_it_did_not_generate(
     # the ApplicationSet does not read the folders: no Application comes of them
     assert "evil-staging" not in apps(capsys, config)
     assert not any(name.startswith("evil") for name in expanded(out))
-    # allowed explicitly, they pass
+    # allowed explicitly, they pass (argocd/ cannot be allowed: the root app deploys it)
+    (out / "argocd/extra-app.yaml").unlink()
     allowed = REFERENCE.replace(
         'branch = "main"',
-        'branch = "main"\nallow_foreign = ["apps/evil/**", "argocd/*-app.yaml"]',
+        'branch = "main"\nallow_foreign = ["apps/evil/**"]',
         1,
     )
     config.write_text(allowed, encoding="utf-8")
@@ -326,9 +344,9 @@ def test_removing_an_environment_in_one_step_is_refused(
     code, stdout, stderr = run(capsys, "build", "-c", config, "-o", out)
     assert (code, stdout) == (2, "")
     assert stderr.splitlines()[-1].endswith(
-        ": environments: environment 'prod' removed in one step, but it syncs only by hand or"
-        " within sync windows: its Applications orders-api-prod, payments-api-prod would be"
-        " deleted and what they run left in the cluster. Keep the environment, set"
+        ": environments: environment 'prod' removed in one step, but its Applications"
+        " orders-api-prod, payments-api-prod are not retired: they would be deleted and what"
+        " they run left in the cluster. Keep the environment, set"
         " `retired = true` in each of its services' [services.<service>.envs.prod] and sync"
         " them within its rules, then remove the entries and the environment"
     )
@@ -360,4 +378,22 @@ def test_the_base_tree_catches_a_removal_whose_files_were_deleted_by_hand(
     assert code == 2
     assert "services.payments-api.envs.prod: removed in one step, but prod syncs only by hand" in (
         stderr
+    )
+
+
+def test_moving_a_service_to_another_namespace_in_one_step_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, out = tmp_path / "services.toml", tmp_path / "out"
+    config.write_text(REFERENCE + INVOICE, encoding="utf-8")
+    build_ok(capsys, config, out)
+    config.write_text(REFERENCE + INVOICE.replace('"invoices"', '"billing"'), encoding="utf-8")
+    code, _, stderr = run(capsys, "build", "-c", config, "-o", out)
+    assert code == 2
+    assert stderr.splitlines()[-1].endswith(
+        ": services.invoice-api.envs.dev: moves invoice-api-dev from namespace 'invoices' on"
+        " https://dev-eks.me-south-1.eks.amazonaws.com in one step: Argo CD would deploy the new"
+        " place and leave everything in the old one, no longer permitted by the project, running"
+        " unmanaged. Set `retired = true` in [services.invoice-api.envs.dev] and sync"
+        " invoice-api-dev (with prune), then move it"
     )

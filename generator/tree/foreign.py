@@ -34,6 +34,13 @@ def pattern_problem(pattern: str) -> str | None:
             f"{pattern!r} is not under apps/, argocd/ or policies/: only those folders are"
             " checked for foreign files"
         )
+    if segments[0] == "argocd":
+        # The root app applies every file under argocd/ in Argo CD's default project: a file
+        # allowed there would deploy with no restriction at all.
+        return (
+            f"{pattern!r} is under argocd/, which the root app deploys whole: no foreign file"
+            " may live there"
+        )
     if any(not _GLOB_SEGMENT.fullmatch(s) or ("**" in s and s != "**") for s in segments):
         return (
             f"{pattern!r}: only '*' (within a folder), '?' and '**' (as a whole folder name:"
