@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
         return sub
 
+    def github_output_option(sub: argparse.ArgumentParser, help_text: str) -> None:
+        sub.add_argument("--github-output", type=Path, metavar="FILE", help=help_text)
+
     def previous_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--previous",
@@ -86,11 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote = command("promote", "copy a tag from the environment promote_from names", output=False)
     promote.add_argument("service")
     promote.add_argument("--to", required=True, dest="env", metavar="ENV")
-    promote.add_argument(
-        "--github-output",
-        type=Path,
-        metavar="FILE",
-        help="append the pull request's title, branch, labels and reviewers as step outputs",
+    github_output_option(
+        promote, "append the pull request's title, branch, labels and reviewers as step outputs"
     )
     promote.add_argument(
         "--body-file", type=Path, metavar="FILE", help="write the pull request's body here"
@@ -107,12 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("service")
     intake.add_argument("--tag", required=True, help="the image's tag")
     intake.add_argument("--digest", required=True, help="the image's digest, sha256:<64 hex>")
-    intake.add_argument(
-        "--github-output",
-        type=Path,
-        metavar="FILE",
-        help="append `recorded=<the digest recorded now>` as a step output",
-    )
+    github_output_option(intake, "append `recorded=<the digest recorded now>` as a step output")
     verify_image = command(
         "verify-image",
         "verify the provenance of the image a promotion would copy",
@@ -120,12 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify_image.add_argument("service")
     verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
-    verify_image.add_argument(
-        "--github-output",
-        type=Path,
-        metavar="FILE",
-        help="append `recorded=<the verified digest>` as a step output",
-    )
+    github_output_option(verify_image, "append `recorded=<the verified digest>` as a step output")
     return parser
 
 

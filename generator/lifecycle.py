@@ -132,9 +132,10 @@ def workload_image(text: str) -> str | None:
 def check(model: Model, out: Path, text: str, filename: str) -> None:
     """Refuse what the previous tree makes unsafe: InputError with every located problem."""
     previous = Previous(out=out, hashes=write.owned(out))
+    elements = previous.elements()
     found = [
-        *removals(model, previous),
-        *environment_removals(model, previous),
+        *removals(model, previous, elements),
+        *environment_removals(model, elements),
         *renames(model, previous),
     ]
     if found:
@@ -147,7 +148,9 @@ def check(model: Model, out: Path, text: str, filename: str) -> None:
         raise InputError(problems)
 
 
-def removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
+def removals(
+    model: Model, previous: Previous, elements: Mapping[str, Element]
+) -> Iterator[tuple[KeyPath, str]]:
     """Applications that would go in one step, and Applications that would move.
 
     A departure goes through `retired = true` where a sync is manual or windowed (deleting the
@@ -159,23 +162,38 @@ def removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
     """
     services = {service.name: service for service in model.services}
     environments = {env.name: env for env in model.environments}
-    elements = previous.elements()
     for name, env_name in sorted(previous.applications()):
         env = environments.get(env_name)
-        if env is None or previous.was_retired(name, env_name):
+        if env is None:
             continue  # a removed environment: environment_removals
         service = services.get(name)
-        where: KeyPath = ("services", name, "envs", env_name)
         before = elements.get(naming.application_name(name, env_name))
-        if service is None or env_name not in service.application_envs:
-            if removal_is_gated(env) or not still_permitted(model, env, before):
-                yield where, removal_message(name, env)
+        leaving = service is None or env_name not in service.application_envs
+        moved = None if service is None or leaving else moved_from(before, env, service)
+        # Only a departure asks whether it was retired (a render and a hash per Application
+        # otherwise: every build passes here).
+        if not (leaving or moved) or was_retired(previous, before, name, env_name):
             continue
-        if before is not None and (before.cluster, before.namespace) != (
-            env.cluster,
-            service.namespace,
-        ):
-            yield where, move_message(name, env, before)
+        where: KeyPath = ("services", name, "envs", env_name)
+        if moved is not None:
+            yield where, move_message(name, env, moved)
+        elif removal_is_gated(env) or not still_permitted(model, env, before):
+            yield where, removal_message(name, env)
+
+
+def moved_from(
+    before: Element | None, env: ResolvedEnv, service: ResolvedService
+) -> Element | None:
+    """The previous place of an Application that stays but changes cluster or namespace."""
+    if before is None or (before.cluster, before.namespace) == (env.cluster, service.namespace):
+        return None
+    return before
+
+
+def was_retired(previous: Previous, before: Element | None, service: str, env: str) -> bool:
+    """The previous ApplicationSet's element says so; a tree older than the list generator
+    is asked its overlay's bytes."""
+    return before.retired if before is not None else previous.was_retired(service, env)
 
 
 def still_permitted(model: Model, env: ResolvedEnv, before: Element | None) -> bool:
@@ -199,12 +217,14 @@ def move_message(service: str, env: ResolvedEnv, before: Element) -> str:
     )
 
 
-def environment_removals(model: Model, previous: Previous) -> Iterator[tuple[KeyPath, str]]:
+def environment_removals(
+    model: Model, elements: Mapping[str, Element]
+) -> Iterator[tuple[KeyPath, str]]:
     """An environment removed while it still had Applications that were not retired (the
     previous ApplicationSet says which): they would go in one step, like a removed entry."""
     current = {env.name for env in model.environments}
     stranded: dict[str, list[str]] = {}
-    for app, element in previous.elements().items():
+    for app, element in elements.items():
         if element.env not in current and not element.retired:
             stranded.setdefault(element.env, []).append(app)
     for env, apps in sorted(stranded.items()):

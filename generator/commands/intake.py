@@ -30,6 +30,7 @@ from typing import Any
 from attrs import frozen
 
 from generator import naming
+from generator.commands import stepoutput
 from generator.resolve import Model, ResolvedService, resolve
 from generator.spec import checks
 from generator.spec.errors import InputError, did_you_mean
@@ -56,11 +57,9 @@ class Expected:
 
 @frozen(kw_only=True)
 class Build:
-    """One verified attestation: the image, and the workflow run and commit that built it."""
+    """One verified attestation: the workflow run that built the image (builds' order)."""
 
-    digest: str
     run_id: int
-    commit: str
 
 
 @frozen(kw_only=True)
@@ -80,12 +79,8 @@ def run(config: Path, service: str, *, tag: str, digest: str) -> Verdict:
 
 
 def write_output(path: Path, verdict: Verdict) -> None:
-    """`recorded=<digest>` for the next job's `set-image --expect-digest`."""
-    try:
-        with path.open("a", encoding="utf-8") as file:
-            file.write(f"recorded={verdict.recorded or ''}\n")
-    except OSError as exc:
-        raise InputError([f"{path}: cannot write: {exc.strerror}"]) from None
+    """`recorded=<digest>` for the next job's `--expect-digest`."""
+    stepoutput.append(path, {"recorded": verdict.recorded or ""})
 
 
 def decide(model: Model, service: str, *, tag: str, digest: str) -> str:
@@ -180,7 +175,7 @@ def expected_identity(model: Model, service: ResolvedService) -> Expected:
 
 def target_digest(model: Model, service: str, env: str) -> str | None:
     placement = model.spec.services[service].envs.get(env)
-    return getattr(placement, "digest", None) if placement is not None else None
+    return placement.digest if placement is not None else None
 
 
 def gh_command(expected: Expected, digest: str) -> list[str]:
@@ -242,9 +237,7 @@ def checked_build(
         if run_id is None:
             found.append(f"{digest}: the attestation names no workflow run")
         if not found and run_id is not None:
-            cert = _field(result, "verificationResult", "signature", "certificate")
-            commit_built = _field(cert, "sourceRepositoryDigest")
-            return Build(digest=digest, run_id=run_id, commit=str(commit_built or ""))
+            return Build(run_id=run_id)
         problems.extend(found)
     raise Refused(sorted(set(problems)))
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from attrs import frozen
 
 from generator import naming
+from generator.commands import stepoutput
 from generator.commands.tags import Change
 from generator.resolve import Model, resolve
 from generator.spec.errors import InputError
@@ -118,10 +119,8 @@ def github_outputs(pr: PullRequest, body_path: Path) -> dict[str, str]:
 
 def write_for_workflow(pr: PullRequest, *, github_output: Path, body_file: Path) -> None:
     """Write the body file and append the outputs to the step's `$GITHUB_OUTPUT` file."""
-    outputs = github_outputs(pr, body_file)
     try:
         body_file.write_text(pr.body, encoding="utf-8")
-        with github_output.open("a", encoding="utf-8") as file:
-            file.writelines(f"{key}={value}\n" for key, value in outputs.items())
     except OSError as exc:
-        raise InputError([f"{exc.filename}: cannot write: {exc.strerror}"]) from None
+        raise InputError([f"{body_file}: cannot write: {exc.strerror}"]) from None
+    stepoutput.append(github_output, github_outputs(pr, body_file))
