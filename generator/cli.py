@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also append the diff as Markdown to FILE (a GitHub job summary)",
     )
+    rendered_options(diff)
+    render = command(
+        "render",
+        "the effective manifests of one Application, as kubectl kustomize prints them",
+        output=False,
+    )
+    render.add_argument("service")
+    render.add_argument("env")
     command("validate", "run the real validators over the tree")
     apps = command("apps", "the Applications Argo CD will generate", output=False)
     apps.add_argument("--json", action="store_true", help="print JSON")
@@ -117,6 +125,41 @@ def build_parser() -> argparse.ArgumentParser:
     verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
     github_output_option(verify_image, "append `recorded=<the verified digest>` as a step output")
     return parser
+
+
+def rendered_options(diff: argparse.ArgumentParser) -> None:
+    """`diff --rendered` and the options that only it takes."""
+    diff.add_argument(
+        "--rendered",
+        action="store_true",
+        help="per Application, the objects Kustomize renders that change (no cluster needed),"
+        " compared with the tree committed at --base or the tree in --previous",
+    )
+    diff.add_argument(
+        "--base",
+        metavar="REV",
+        help="with --rendered: the git revision whose committed tree to compare with"
+        " (default: HEAD)",
+    )
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="with --rendered: how to print it (text is coloured on a terminal unless NO_COLOR)",
+    )
+    diff.add_argument(
+        "--comment",
+        type=Path,
+        metavar="FILE",
+        help="with --rendered: write the pull request comment (Markdown, within GitHub's"
+        " 65,536 characters) to FILE",
+    )
+    diff.add_argument(
+        "--full",
+        type=Path,
+        metavar="FILE",
+        help="with --rendered: write the whole diff as plain text to FILE",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         "build": cmd_build,
         "check": cmd_check,
         "diff": cmd_diff,
+        "render": cmd_render,
         "validate": cmd_validate,
         "apps": cmd_apps,
         "windows": cmd_windows,
@@ -323,6 +367,19 @@ def report_foreign(args: argparse.Namespace, found: list[str]) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    if args.rendered:
+        return cmd_rendered_diff(args)
+    only_rendered = [
+        flag
+        for flag, value in (
+            ("--base", args.base),
+            ("--comment", args.comment),
+            ("--full", args.full),
+        )
+        if value is not None
+    ] + (["--format"] if args.format != "text" else [])
+    if only_rendered:
+        raise InputError([f"diff: {', '.join(only_rendered)} only with --rendered"])
     sync = _Sync(args)
     if sync.cached():
         if args.summary is not None:
@@ -336,6 +393,32 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for conflict in plan.conflicts:
         print(conflict, file=sys.stderr)
     return EXIT_OK if plan.clean else EXIT_FINDINGS
+
+
+def cmd_rendered_diff(args: argparse.Namespace) -> int:
+    from generator.commands import rendered
+
+    if args.base is not None and args.previous is not None:
+        raise InputError(["diff --rendered: give --base REV or --previous DIR, not both"])
+    result, label = rendered.compare(
+        load_model(args.config), args.output, base=args.base, previous=args.previous
+    )
+    rendered.write_outputs(
+        result,
+        label,
+        output_format=args.format,
+        summary=args.summary,
+        comment=args.comment,
+        full=args.full,
+    )
+    return EXIT_FINDINGS if result.changes else EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from generator.commands import rendered
+
+    sys.stdout.write(rendered.render_application(load_model(args.config), args.service, args.env))
+    return EXIT_OK
 
 
 def _summarise(path: Path, diff: str) -> None:

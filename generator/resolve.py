@@ -106,6 +106,7 @@ class ResolvedService:
     placements: tuple[Placement, ...]  # in promotion order
     retired: tuple[str, ...]  # environments it is leaving (an empty overlay), promotion order
     prometheus: str  # platform.prometheus: where canary analysis queries go
+    sensitive: frozenset[str] = frozenset()  # config keys a rendered diff never shows
 
     @property
     def application_envs(self) -> frozenset[str]:
@@ -251,6 +252,7 @@ def _resolve_service(
         placements=placements,
         retired=retired,
         prometheus=spec.platform.prometheus,
+        sensitive=frozenset(service.sensitive),
     )
 
 

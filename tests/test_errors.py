@@ -1472,6 +1472,15 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         TAG + '\nretired = "yes"',
         ["31:1: services.hello.envs.dev.retired: expected a boolean, got the string 'yes'"],
     ),
+    (
+        "sensitive-not-a-config-key",
+        SERVICE,
+        SERVICE + '\nconfig = { DB_PASSWORD = "x" }\nsensitive = ["DB_PASWORD"]',
+        [
+            "29:14: services.hello.sensitive[0]: config key 'DB_PASWORD' does not exist"
+            " (did you mean 'DB_PASSWORD'?)"
+        ],
+    ),
 ]
 
 

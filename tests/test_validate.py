@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
+from generator import tools
 from generator.cli import main
 from generator.commands import validate
 from generator.resolve import Model, resolve
@@ -356,7 +357,7 @@ def test_custom_kind_without_schema_is_reported() -> None:
 def test_missing_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
-    with pytest.raises(validate.ToolMissingError, match="kubectl not found"):
+    with pytest.raises(tools.ToolMissingError, match="kubectl not found"):
         validate.kustomize_build(tmp_path)
 
 

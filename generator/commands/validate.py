@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -23,7 +20,7 @@ from generator.argo import appset, gotemplate
 from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
-from generator.spec.errors import InputError
+from generator.tools import ToolMissingError, run_tool
 from generator.tree import foreign, write
 
 # The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
@@ -42,45 +39,12 @@ YAML_SUFFIXES = (".yaml", ".yml")
 UNSCHEMED_KINDS = frozenset({("networking.istio.io/v1", "VirtualService")})
 
 
-class ToolMissingError(InputError):
-    """An external validator is not installed: reported like bad usage (exit 2), no traceback."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__([message])
-
-
 class KustomizeError(RuntimeError):
     """`kubectl kustomize` failed on an overlay."""
 
 
 # ---------------------------------------------------------------------------------------------
 # External tools
-
-
-def find_tool(name: str) -> str:
-    """The path of an executable: on PATH, else next to this Python (the virtualenv's bin)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    raise ToolMissingError(
-        f"{name} not found on PATH or in {beside.parent}: install the validators with "
-        "`pip install 'gitopsgen[validate]'`"
-    )
-
-
-def run_tool(args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a tool: no stdin, output captured as text."""
-    return subprocess.run(
-        [find_tool(args[0]), *args[1:]],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 def load_documents(text: str) -> list[dict[str, Any]]:

@@ -696,6 +696,7 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
     yield from resources_problems((*where, "resources"), service.resources)
     yield from variables_problems((*where, "env"), service.env)
     yield from variables_problems((*where, "config"), service.config, config_map=True)
+    yield from sensitive_problems(where, service)
     yield from hpa_problems((*where, "hpa"), service.hpa)
     yield from service_pdb_problems(spec, name, service)
     if service.tolerations is not None:
@@ -719,6 +720,14 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
             if path not in seen:  # a service-wide mistake is worth one message, not one per env
                 seen.add(path)
                 yield path, problem
+
+
+def sensitive_problems(where: KeyPath, service: Service) -> Found:
+    """`sensitive` names config keys: a name that is none hides nothing, so it is a typo."""
+    keys = set(service.config).union(*(overrides.config for overrides in service.envs.values()))
+    for index, key in enumerate(service.sensitive):
+        if key not in keys:
+            yield (*where, "sensitive", index), unknown_name("config key", key, sorted(keys))
 
 
 def service_name_problems(spec: Spec, name: str, service: Service) -> Found:

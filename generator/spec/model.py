@@ -179,6 +179,8 @@ class Service:
     resources: Resources | None = None
     env: dict[str, str] = field(factory=dict)
     config: dict[str, str] = field(factory=dict)
+    # `config` keys whose values a rendered diff never shows (the PR comment, job summary).
+    sensitive: tuple[str, ...] = ()
     hpa: Hpa | None = None
     pdb: Pdb | None = None
     tolerations: tuple[Toleration, ...] | None = None

@@ -1,0 +1,1 @@
+"""Kustomize in process, for the kustomizations gitopsgen writes (proven against kubectl)."""
