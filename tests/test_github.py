@@ -18,6 +18,7 @@ from generator import naming
 from generator.cli import main
 from generator.commands.validate import lint_workflows
 from generator.render.github import (
+    BASE_CHECKOUT,
     INTAKE_PATH,
     PROMOTE_PATH,
     RENDER_CHECK_PATH,
@@ -143,7 +144,11 @@ def test_every_job_states_least_privilege_permissions(spec_name: str) -> None:
             "request-intake": {},
         },
         INTAKE_PATH: {"verify": {"contents": "read", "id-token": "write"}, "record": {}},
-        RENDER_CHECK_PATH: {"render-check": {"contents": "read"}},
+        RENDER_CHECK_PATH: {
+            "render-check": {"contents": "read"},
+            "rendered-diff": {"contents": "read"},
+            "comment": {"pull-requests": "write"},
+        },
         PROMOTE_PATH: {"verify": {"contents": "read", "id-token": "write"}, "promote": {}},
     }
     for path, text in workflows(spec_name).items():
@@ -612,3 +617,319 @@ def test_the_scan_job_can_only_pull(spec_name: str) -> None:
         )
     build = parsed(tree_of(spec_name)[SERVICE_CI_PATH])["jobs"]["build-push"]
     assert all("inline-session-policy" not in s.get("with", {}) for s in build["steps"])
+
+
+# --- the rendered diff of a pull request, and its one comment ---------------------------------
+
+MARKER = "<!-- gitopsgen:rendered-diff -->"
+BOT = "github-actions[bot]"
+SAME_REPO_PULL_REQUEST = (
+    "github.event_name == 'pull_request'"
+    " && github.event.pull_request.head.repo.full_name == github.repository"
+)
+RENDERED_DIFF_RUN = (
+    'mkdir -p "$RUNNER_TEMP/rendered-diff"\n'
+    'gitopsgen diff --rendered -c services.toml -o . --previous "$BASE" \\\n'
+    '  --summary "$GITHUB_STEP_SUMMARY" \\\n'
+    '  --comment "$RUNNER_TEMP/rendered-diff/comment.md" \\\n'
+    '  --full "$RUNNER_TEMP/rendered-diff/rendered.diff" \\\n'
+    '  || { status=$?; [ "$status" -eq 1 ] || exit "$status"; }\n'
+)
+ARTIFACT_PATH = "${{ runner.temp }}/rendered-diff"
+
+
+def test_the_rendered_diff_job_diffs_against_the_base_and_keeps_the_artifact(
+    spec_name: str,
+) -> None:
+    """Pull requests only; read-only; independent of render-check, so validators failing there
+    never stop the comment, and a fault of the diff never fails the required status."""
+    workflow = parsed(tree_of(spec_name)[RENDER_CHECK_PATH])
+    job = workflow["jobs"]["rendered-diff"]
+    assert job["if"] == "github.event_name == 'pull_request'"
+    assert job["permissions"] == {"contents": "read"}
+    assert "needs" not in job
+    assert "secrets." not in json.dumps(job)
+    steps = job["steps"]
+    base = next(i for i, s in enumerate(steps) if s.get("with", {}).get("path") == BASE_CHECKOUT)
+    assert steps[base]["uses"] == pins()["checkout"].ref
+    assert steps[base]["with"] == {
+        "ref": "${{ github.event.pull_request.base.sha }}",
+        "path": BASE_CHECKOUT,
+        "persist-credentials": False,
+    }
+    diff, upload = steps[base + 1 :]
+    assert diff["env"] == {"BASE": BASE_CHECKOUT}
+    assert diff["run"] == RENDERED_DIFF_RUN
+    assert upload["uses"] == pins()["upload_artifact"].ref
+    assert upload["with"] == {
+        "name": "rendered-diff",
+        "path": ARTIFACT_PATH,
+        "if-no-files-found": "error",
+        "retention-days": 7,
+        "overwrite": True,
+    }
+    # The render check itself is as it was: its steps never see the new flags.
+    render_check = workflow["jobs"]["render-check"]
+    assert render_check["permissions"] == {"contents": "read"}
+    assert "--rendered" not in json.dumps(render_check)
+
+
+def test_the_comment_job_only_comments_and_never_for_a_fork(spec_name: str) -> None:
+    jobs = parsed(tree_of(spec_name)[RENDER_CHECK_PATH])["jobs"]
+    comment = jobs["comment"]
+    assert comment["needs"] == "rendered-diff"
+    # No status function: the implicit success() of rendered-diff, which has uploaded the
+    # artifact; not always(), which would also run in a run a newer push cancelled.
+    assert comment["if"] == SAME_REPO_PULL_REQUEST
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert "secrets." not in json.dumps(comment)
+    download, upsert = comment["steps"]
+    assert download["uses"] == pins()["download_artifact"].ref
+    assert download["with"] == {"name": "rendered-diff", "path": ARTIFACT_PATH}
+    assert "gh api" in upsert["run"]
+    # Nothing of the pull request is checked out, installed or run with the write token.
+    assert not any("checkout" in s.get("uses", "") for s in comment["steps"])
+    assert not any("setup-python" in s.get("uses", "") for s in comment["steps"])
+    # The comment job reads the very file the diff step writes.
+    diff = next(s for s in jobs["rendered-diff"]["steps"] if "--rendered" in s.get("run", ""))
+    assert '--comment "$RUNNER_TEMP/rendered-diff/comment.md"' in diff["run"]
+    assert 'body="$RUNNER_TEMP/rendered-diff/comment.md"' in upsert["run"]
+
+
+# A `gh` that serves the pull request's comments from a JSON state file, a page at a time
+# (--paginate; --jq evaluated on each page by the real jq, as gh does with gojq), edits or
+# adds comments as the GitHub API would, and logs every argument vector it is given.
+FAKE_GH = """\
+import json, os, subprocess, sys
+
+args = sys.argv[1:]
+with open(os.environ["FAKE_GH_CALLS"], "a", encoding="utf-8") as log:
+    log.write(json.dumps(args) + "\\n")
+if not os.environ.get("GH_TOKEN"):
+    sys.exit(4)
+state_path = os.environ["FAKE_GH_STATE"]
+with open(state_path, encoding="utf-8") as file:
+    state = json.load(file)
+method, paginate, jq, silent, fields, endpoint = "GET", False, None, False, {}, None
+words = iter(args[1:])
+for word in words:
+    if word == "--method":
+        method = next(words)
+    elif word == "--paginate":
+        paginate = True
+    elif word == "--jq":
+        jq = next(words)
+    elif word == "--silent":
+        silent = True
+    elif word == "-F":
+        key, _, value = next(words).partition("=")
+        if not value.startswith("@"):
+            sys.exit("fake gh: -F without @file")
+        with open(value[1:], encoding="utf-8") as file:
+            fields[key] = file.read()
+    elif word.startswith("-") or endpoint is not None:
+        sys.exit(f"fake gh: unexpected {word!r}")
+    else:
+        endpoint = word
+if args[:1] != ["api"] or endpoint is None:
+    sys.exit("fake gh: not an api call")
+comments = state["comments"]
+issue = f"repos/{state['repo']}/issues/{state['pr']}/comments"
+prefix = f"repos/{state['repo']}/issues/comments/"
+if method == "GET" and endpoint == issue and not fields:
+    if state.get("fail"):
+        print("gh: Server Error (HTTP 500)", file=sys.stderr)
+        sys.exit(1)
+    size = state["page_size"]
+    pages = [comments[i : i + size] for i in range(0, len(comments), size)] or [[]]
+    for page in pages if paginate else pages[:1]:
+        if jq is None:
+            print(json.dumps(page))
+            continue
+        done = subprocess.run(
+            [os.environ["FAKE_GH_JQ"], "-r", jq], input=json.dumps(page),
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode:
+            sys.exit(f"fake gh: jq: {done.stderr}")
+        sys.stdout.write(done.stdout)
+    sys.exit(0)
+if method == "POST" and endpoint == issue and set(fields) == {"body"}:
+    reply = {"id": state["next_id"], "user": {"login": "github-actions[bot]"}, **fields}
+    state["next_id"] += 1
+    comments.append(reply)
+elif method == "PATCH" and endpoint.startswith(prefix) and set(fields) == {"body"}:
+    found = [c for c in comments if str(c["id"]) == endpoint[len(prefix) :]]
+    if not found:
+        print("gh: Not Found (HTTP 404)", file=sys.stderr)
+        sys.exit(1)
+    if found[0]["user"]["login"] != "github-actions[bot]":
+        print("gh: Forbidden (HTTP 403)", file=sys.stderr)
+        sys.exit(1)
+    found[0]["body"] = fields["body"]
+    reply = found[0]
+else:
+    sys.exit(f"fake gh: no such call: {method} {endpoint}")
+with open(state_path, "w", encoding="utf-8") as file:
+    json.dump(state, file)
+if not silent:
+    print(json.dumps(reply))
+"""
+
+COMMENTS_API = "repos/bank-org/gitops-repo/issues/7/comments"
+LIST_FILTER = (
+    '.[] | select(.user.login == "github-actions[bot]"'
+    ' and ((.body // "") | startswith(env.MARKER))) | .id'
+)
+LIST = ["api", "--paginate", COMMENTS_API, "--jq", LIST_FILTER]
+
+
+def comment(comment_id: int, login: str, body: str) -> dict[str, Any]:
+    return {"id": comment_id, "user": {"login": login}, "body": body}
+
+
+class FakeGitHub:
+    """The comment step's world: its runner temp with the downloaded artifact, and the pull
+    request's comments behind a fake `gh`."""
+
+    def __init__(self, tmp_path: Path, comments: list[dict[str, Any]], page_size: int) -> None:
+        jq = shutil.which("jq")
+        assert jq is not None, "jq is needed to evaluate the step's --jq filter as gh would"
+        self.bin = tmp_path / "bin"
+        self.bin.mkdir()
+        gh = self.bin / "gh"
+        gh.write_text(f"#!{sys.executable}\n{FAKE_GH}", encoding="utf-8")
+        gh.chmod(0o755)
+        self.state = tmp_path / "state.json"
+        self.calls = tmp_path / "calls.jsonl"
+        self.jq = jq
+        next_id = max((c["id"] for c in comments), default=100) + 1
+        self.state.write_text(
+            json.dumps(
+                {
+                    "repo": "bank-org/gitops-repo",
+                    "pr": 7,
+                    "page_size": page_size,
+                    "next_id": next_id,
+                    "comments": comments,
+                }
+            ),
+            encoding="utf-8",
+        )
+        self.runner_temp = tmp_path / "runner-temp"
+        self.body = self.runner_temp / "rendered-diff" / "comment.md"
+        self.body.parent.mkdir(parents=True)
+        self.work = tmp_path / "work"
+        self.work.mkdir()
+
+    def comments(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = json.loads(self.state.read_text(encoding="utf-8"))["comments"]
+        return data
+
+    def fail_listing(self) -> None:
+        data = json.loads(self.state.read_text(encoding="utf-8"))
+        self.state.write_text(json.dumps({**data, "fail": True}), encoding="utf-8")
+
+    def run(self, body: str) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+        """The step as the runner runs it, with the env it declares; the calls it made."""
+        self.body.write_text(body, encoding="utf-8")
+        self.calls.write_text("", encoding="utf-8")
+        tree = tree_of("reference")[RENDER_CHECK_PATH]
+        script, env = script_of(tree, "comment", "gh api")
+        assert env == {
+            "GH_TOKEN": "${{ github.token }}",
+            "REPO": "${{ github.repository }}",
+            "PR": "${{ github.event.pull_request.number }}",
+            "MARKER": MARKER,
+        }
+        env |= {
+            "GH_TOKEN": "ghs_test",
+            "REPO": "bank-org/gitops-repo",
+            "PR": "7",
+            "RUNNER_TEMP": str(self.runner_temp),
+            "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_GH_STATE": str(self.state),
+            "FAKE_GH_CALLS": str(self.calls),
+            "FAKE_GH_JQ": self.jq,
+        }
+        result = run_bash(script, self.work, env)
+        lines = self.calls.read_text(encoding="utf-8").splitlines()
+        return result, [json.loads(line) for line in lines]
+
+    def post(self) -> list[str]:
+        return ["api", "--method", "POST", COMMENTS_API, "-F", f"body=@{self.body}", "--silent"]
+
+    def patch(self, comment_id: int) -> list[str]:
+        endpoint = f"repos/bank-org/gitops-repo/issues/comments/{comment_id}"
+        return ["api", "--method", "PATCH", endpoint, "-F", f"body=@{self.body}", "--silent"]
+
+
+@pytest.mark.tools
+def test_the_comment_step_posts_one_comment_then_edits_it(tmp_path: Path) -> None:
+    """Another user's comment with the marker, and the bot's without it, are never touched."""
+    others = [
+        comment(101, "octocat", f"{MARKER}\nquoted from the bot's comment"),
+        comment(102, BOT, "## Some other check\nall good"),
+        comment(103, "hubot", "lgtm"),
+    ]
+    github = FakeGitHub(tmp_path, [dict(c) for c in others], page_size=2)
+    first = f"{MARKER}\n## Rendered diff\n1 Application changes\n"
+    result, calls = github.run(first)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [LIST, github.post()]
+    assert github.comments() == [*others, comment(104, BOT, first)]
+
+    # The next push: the same comment, now on the second page, is edited; nothing is added.
+    second = f"{MARKER}\n## Rendered diff\nNo Application changes.\n"
+    result, calls = github.run(second)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [LIST, github.patch(104)]
+    assert github.comments() == [*others, comment(104, BOT, second)]
+
+    result, calls = github.run(second)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [LIST, github.patch(104)]
+    assert len(github.comments()) == 4
+
+
+@pytest.mark.tools
+def test_the_comment_step_edits_the_oldest_of_its_comments_across_pages(tmp_path: Path) -> None:
+    """gh --paginate --jq prints the matches of each page: ids on several lines."""
+    comments = [
+        comment(201, "octocat", "first"),
+        comment(202, "github-actions", f"{MARKER}\nnot the bot: a user named like it"),
+        comment(203, BOT, f"see {MARKER}, not at the start"),
+        comment(204, "octocat", "ping"),
+        comment(205, BOT, f"{MARKER}\nold"),
+        comment(206, "octocat", "pong"),
+        comment(207, BOT, f"{MARKER}\na duplicate from before"),
+    ]
+    github = FakeGitHub(tmp_path, [dict(c) for c in comments], page_size=2)
+    body = f"{MARKER}\nnew\n"
+    result, calls = github.run(body)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [LIST, github.patch(205)]
+    assert github.comments() == [*comments[:4], comment(205, BOT, body), *comments[5:]]
+
+
+@pytest.mark.tools
+def test_the_comment_step_posts_nothing_when_it_cannot_list_the_comments(tmp_path: Path) -> None:
+    """A failed listing must not read as "no comment yet": that would add one per push."""
+    existing = [comment(301, BOT, f"{MARKER}\nold")]
+    github = FakeGitHub(tmp_path, [dict(c) for c in existing], page_size=2)
+    github.fail_listing()
+    result, calls = github.run(f"{MARKER}\nnew\n")
+    assert result.returncode == 1
+    assert calls == [LIST]
+    assert github.comments() == existing
+
+
+@pytest.mark.tools
+def test_the_comment_step_refuses_a_body_without_the_marker(tmp_path: Path) -> None:
+    """Such a comment could never be found again, so every push would add another."""
+    github = FakeGitHub(tmp_path, [], page_size=2)
+    result, calls = github.run("## Rendered diff\n" + MARKER + "\n")
+    assert result.returncode == 1
+    assert calls == []
+    assert "does not start with <!-- gitopsgen:rendered-diff -->" in result.stdout
+    assert github.comments() == []
