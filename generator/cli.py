@@ -7,7 +7,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check = command("check", "exit 1 and list stale, missing or extra files")
     previous_option(check)
+    format_option(check)
     diff = command("diff", "unified diff of what build would change")
     previous_option(diff)
     diff.add_argument(
@@ -97,12 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("service")
     render.add_argument("env")
-    command("validate", "run the real validators over the tree")
+    format_option(command("validate", "run the real validators over the tree"))
     apps = command("apps", "the Applications Argo CD will generate", output=False)
     apps.add_argument("--json", action="store_true", help="print JSON")
     windows = command("windows", "when each environment may sync next", output=False)
     windows.add_argument("--at", metavar="TIME", help="ISO 8601 time (default: now)")
     windows.add_argument("--json", action="store_true", help="print JSON")
+    image_commands(command, github_output_option)
+    return parser
+
+
+def image_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    github_output_option: Callable[[argparse.ArgumentParser, str], None],
+) -> None:
+    """set-image, promote, intake and verify-image: the commands of an image's life."""
     set_image = command("set-image", "set a service's image tag in one environment", output=False)
     set_image.add_argument("service")
     set_image.add_argument("env")
@@ -147,7 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
     verify_image.add_argument("service")
     verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
     github_output_option(verify_image, "append `recorded=<the verified digest>` as a step output")
-    return parser
 
 
 def rendered_options(diff: argparse.ArgumentParser) -> None:
@@ -168,7 +177,8 @@ def rendered_options(diff: argparse.ArgumentParser) -> None:
         "--format",
         choices=("text", "markdown", "json"),
         default="text",
-        help="with --rendered: how to print it (text is coloured on a terminal unless NO_COLOR)",
+        help="how to print it: json for programs; markdown with --rendered (text is coloured"
+        " on a terminal unless NO_COLOR)",
     )
     diff.add_argument(
         "--comment",
@@ -194,8 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        report_input_errors(exc, as_json=getattr(args, "format", "text") == "json")
         return EXIT_INPUT
     except BrokenPipeError:  # `gitopsgen diff | head`: the reader has gone, say no more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -215,6 +224,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def report_input_errors(exc: InputError, *, as_json: bool) -> None:
+    """Located problems: on stderr, or as a JSON document on stdout; annotated in Actions."""
+    from generator.commands import machine
+
+    if as_json:
+        sys.stdout.write(machine.errors_document(exc.problems))
+    else:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+    if machine.in_github_actions():
+        machine.print_annotations(map(machine.problem_annotation, exc.problems), sys.stdout)
+
+
+def format_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one document on stdout (input errors too, with file, line, column, key path"
+        " and suggestion)",
+    )
 
 
 def read_config(config: Path) -> bytes:
@@ -343,21 +375,60 @@ def cmd_check(args: argparse.Namespace) -> int:
     if sync.cached():
         # Up to date: the manifest lists exactly the rendered files, and the file was checked.
         found = foreign_files(args.output, write.owned(args.output), allowed_foreign(sync.raw))
-        return report_foreign(args, found)
+        return report_check(args, foreign_entries(found))
     plan = sync.plan()
     known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes)}
     found = foreign_files(args.output, known, sync.allow_foreign)
     if plan.clean:
         sync.remember(plan)
-        return report_foreign(args, found)
-    for change, path in plan.changes:
-        print(f"{write.CHECK_LABELS[change]} {path}")
-    for conflict in plan.conflicts:
-        print(conflict)
-    for path in found:
-        print(f"foreign {path}: {foreign.FOREIGN}")
-    print(f"{args.output} does not match {args.config}: run gitopsgen build", file=sys.stderr)
-    return EXIT_FINDINGS
+        return report_check(args, foreign_entries(found))
+    entries = [(write.CHECK_LABELS[change], path, "") for change, path in plan.changes]
+    entries += [("conflict", conflict.path, conflict.reason) for conflict in plan.conflicts]
+    return report_check(args, entries + foreign_entries(found), drift=True)
+
+
+def foreign_entries(found: list[str]) -> list[tuple[str, str, str]]:
+    return [("foreign", path, foreign.FOREIGN) for path in found]
+
+
+def report_check(
+    args: argparse.Namespace, entries: list[tuple[str, str, str]], *, drift: bool = False
+) -> int:
+    """What check found, `STATE PATH[: why]` per file (or JSON), and the verdict on stderr."""
+    from generator.commands import machine
+
+    if drift:
+        verdict = f"{args.output} does not match {args.config}: run gitopsgen build"
+    elif entries:
+        verdict = (
+            f"{args.output} holds files {args.config} does not generate: remove them or allow them"
+        )
+    else:
+        verdict = ""
+    lines = [f"{state} {path}: {why}" if why else f"{state} {path}" for state, path, why in entries]
+    if args.format == "json":
+        files = [
+            {"path": path, "state": state, "message": why or None} for state, path, why in entries
+        ]
+        sys.stdout.write(
+            machine.dump({"ok": not entries, "directory": str(args.output), "files": files})
+        )
+    elif entries:
+        print("\n".join(lines))
+    else:
+        print(f"{args.output} is up to date")
+    if verdict:
+        print(verdict, file=sys.stderr)
+    if machine.in_github_actions():
+        root = str(args.output)
+        machine.print_annotations(
+            (
+                machine.annotation(line, file=machine.tree_path(root, path))
+                for line, (_, path, _) in zip(lines, entries, strict=True)
+            ),
+            sys.stdout,
+        )
+    return EXIT_FINDINGS if entries else EXIT_OK
 
 
 def allowed_foreign(raw: bytes) -> tuple[str, ...]:
@@ -376,20 +447,6 @@ def foreign_files(out: Path, known: Collection[str], allow: Sequence[str]) -> li
     return foreign.find(out, known, allow)
 
 
-def report_foreign(args: argparse.Namespace, found: list[str]) -> int:
-    """The result of a check whose generated files are up to date."""
-    if not found:
-        print(f"{args.output} is up to date")
-        return EXIT_OK
-    for path in found:
-        print(f"foreign {path}: {foreign.FOREIGN}")
-    print(
-        f"{args.output} holds files {args.config} does not generate: remove them or allow them",
-        file=sys.stderr,
-    )
-    return EXIT_FINDINGS
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
     if args.rendered:
         return cmd_rendered_diff(args)
@@ -401,7 +458,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             ("--full", args.full),
         )
         if value is not None
-    ] + (["--format"] if args.format != "text" else [])
+    ] + (["--format markdown"] if args.format == "markdown" else [])
     if only_rendered:
         raise InputError([f"diff: {', '.join(only_rendered)} only with --rendered"])
     require_output_dir(args.output, args.config)
@@ -409,15 +466,31 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if sync.cached():
         if args.summary is not None:
             _summarise(args.summary, "")
+        if args.format == "json":
+            sys.stdout.write(diff_document(args, [], ""))
         return EXIT_OK
     plan = sync.plan()
     diff = "".join(write.unified_diff(plan))
-    sys.stdout.write(diff)
+    changes = [(change.value, path) for change, path in plan.changes]
+    sys.stdout.write(diff_document(args, changes, diff) if args.format == "json" else diff)
     if args.summary is not None:
         _summarise(args.summary, diff)
     for conflict in plan.conflicts:
         print(conflict, file=sys.stderr)
     return EXIT_OK if plan.clean else EXIT_FINDINGS
+
+
+def diff_document(args: argparse.Namespace, changes: list[tuple[str, str]], diff: str) -> str:
+    from generator.commands import machine
+
+    return machine.dump(
+        {
+            "ok": not changes,
+            "directory": str(args.output),
+            "files": [{"path": path, "change": change} for change, path in changes],
+            "diff": diff,
+        }
+    )
 
 
 def cmd_rendered_diff(args: argparse.Namespace) -> int:
@@ -475,12 +548,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ) from None
 
     findings = validate.validate_tree(load_model(args.config), args.output)
-    for finding in findings:
-        print(finding)
+    from generator.commands import machine
+
+    records = [machine.finding_record(finding, str(args.output)) for finding in findings]
+    if args.format == "json":
+        sys.stdout.write(
+            machine.dump({"ok": not findings, "directory": str(args.output), "findings": records})
+        )
+    else:
+        for finding in findings:
+            print(finding)
+    if machine.in_github_actions():
+        machine.print_annotations(map(machine.finding_annotation, records), sys.stdout)
     if findings:
         print(f"gitopsgen: {len(findings)} finding(s) in {args.output}", file=sys.stderr)
         return EXIT_FINDINGS
-    print(f"{args.output}: no findings (Kustomize, schemas, workflow linters)")
+    if args.format != "json":
+        print(f"{args.output}: no findings (Kustomize, schemas, workflow linters)")
     return EXIT_OK
 
 

@@ -370,9 +370,9 @@ def test_rendered_only_options_need_rendered(
         "--comment",
         "c",
         "--format",
-        "json",
+        "markdown",
     )
-    assert (code, err) == (2, "diff: --comment, --format only with --rendered\n")
+    assert (code, err) == (2, "diff: --comment, --format markdown only with --rendered\n")
 
 
 def test_outside_git_needs_previous(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
