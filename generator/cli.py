@@ -57,9 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                 "-o",
                 "--output",
                 type=Path,
-                default=Path("out"),
-                help="the tree's directory, relative to the working directory (the generated"
-                " workflows run in the gitops repository, whose tree is its root: `-o .`)",
+                help="the tree's directory, relative to the working directory (default: [gitops]"
+                " output of the services file, relative to its folder; '.' when not set: a"
+                " gitops repository's tree is its root, and the generated workflows use that"
+                " value too)",
             )
         return sub
 
@@ -277,7 +278,29 @@ def load_with_warnings(config: Path, raw: bytes | None = None) -> tuple[Model, l
     return resolve(loaded.spec), warnings
 
 
+def output_of(config: Path) -> Path:
+    """`-o` when not given: `[gitops] output` of the services file, relative to its folder."""
+    import tomllib
+
+    try:
+        raw = config.read_bytes()
+    except OSError:
+        return config.parent  # the command reports the missing file itself
+    output = "."
+    # Reading 1,000 services takes 0.2 s, on the path where the build cache answers in 0.1 s:
+    # a file that never spells the key (nor an escape it could hide behind) has none.
+    if b"output" in raw or b"\\u" in raw or b"\\U" in raw:
+        try:
+            value = tomllib.loads(raw.decode()).get("gitops", {}).get("output", ".")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            value = "."  # the command's own load reports the file's problem, located
+        output = value if isinstance(value, str) else "."
+    return Path(os.path.normpath(config.parent / output))
+
+
 def run(args: argparse.Namespace) -> int:
+    if "output" in args and args.output is None:
+        args.output = output_of(args.config)
     handler = {
         "build": cmd_build,
         "check": cmd_check,

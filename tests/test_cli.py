@@ -583,3 +583,21 @@ def test_the_build_cache_key_covers_code_config_and_output(tmp_path: Path) -> No
         buildcache.templates_dir()
         == importlib.import_module("generator.render.templating").templates_dir()
     )
+
+
+def test_the_output_directory_defaults_to_the_services_files_own(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[gitops] output`, relative to the services file: what a local build and the
+    generated workflows (which pass no -o) both use."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    config = spec(
+        folder, MINIMAL.replace('repo = "acme/gitops"', 'repo = "acme/gitops"\noutput = "tree"')
+    )
+    monkeypatch.chdir(tmp_path)
+    code, stdout, _ = gitopsgen(capsys, "build", "-c", "repo/services.toml")
+    assert code == 0
+    assert "created apps/hello/base/kustomization.yaml" in stdout
+    assert (folder / "tree" / "apps/hello/base/kustomization.yaml").is_file()
+    assert gitopsgen(capsys, "check", "-c", config)[1] == f"{folder / 'tree'} is up to date\n"

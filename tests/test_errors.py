@@ -1473,6 +1473,21 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["31:1: services.hello.envs.dev.retired: expected a boolean, got the string 'yes'"],
     ),
     (
+        "output-outside",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\noutput = "../elsewhere"',
+        [
+            "3:1: gitops.output: '../elsewhere' must be a folder inside the services file's"
+            " folder, such as 'out' or '.'"
+        ],
+    ),
+    (
+        "output-option-like",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\noutput = "-rf"',
+        ["3:1: gitops.output: '-rf' is not a folder name a shell step can pass safely"],
+    ),
+    (
         "sensitive-not-a-config-key",
         SERVICE,
         SERVICE + '\nconfig = { DB_PASSWORD = "x" }\nsensitive = ["DB_PASWORD"]',

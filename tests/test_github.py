@@ -299,8 +299,8 @@ def test_render_check_runs_check_validate_and_summarises_the_diff(spec_name: str
     workflow = parsed(tree_of(spec_name)[RENDER_CHECK_PATH])
     assert set(workflow["on"]) == {"pull_request", "push", "merge_group"}
     runs = [step.get("run", "") for _, step in steps_of(workflow)]
-    assert "gitopsgen check -c services.toml -o ." in runs
-    assert "gitopsgen validate -c services.toml -o ." in runs
+    assert "gitopsgen check -c services.toml" in runs
+    assert "gitopsgen validate -c services.toml" in runs
     summary = next(run for run in runs if "gitopsgen diff" in run)
     assert '--summary "$GITHUB_STEP_SUMMARY"' in summary
     install = next(s for _, s in steps_of(workflow) if s["name"].startswith("Install gitopsgen"))
@@ -629,7 +629,7 @@ SAME_REPO_PULL_REQUEST = (
 )
 RENDERED_DIFF_RUN = (
     'mkdir -p "$RUNNER_TEMP/rendered-diff"\n'
-    'gitopsgen diff --rendered -c services.toml -o . --previous "$BASE" \\\n'
+    'gitopsgen diff --rendered -c services.toml --previous "$BASE" \\\n'
     '  --summary "$GITHUB_STEP_SUMMARY" \\\n'
     '  --comment "$RUNNER_TEMP/rendered-diff/comment.md" \\\n'
     '  --full "$RUNNER_TEMP/rendered-diff/rendered.diff" \\\n'

@@ -7,6 +7,7 @@ comment beside it); a tag can be moved, a commit cannot.
 from __future__ import annotations
 
 import json
+import posixpath
 import tomllib
 from functools import cache
 from typing import Any
@@ -124,6 +125,8 @@ def common_context(model: Model) -> dict[str, Any]:
         "intake_identity": naming.INTAKE_IDENTITY_NAME,
         "read_only_session_policy": READ_ONLY_SESSION_POLICY,
         "base_checkout": BASE_CHECKOUT,
+        # The base branch's tree inside its checkout (render-check's --previous).
+        "base_tree": posixpath.normpath(f"{BASE_CHECKOUT}/{model.spec.gitops.output}"),
         "intake_login_role": naming.intake_role_arn(cloud.account, cloud.region),
         "intake_login_service_account": naming.intake_service_account_email(cloud.account),
         "ci_login_role": "${{ inputs.aws_role_arn }}",

@@ -249,6 +249,19 @@ def check_gitops(spec: Spec) -> Found:
     yield from generator_problems(spec.gitops.generator)
     for index, pattern in enumerate(spec.gitops.allow_foreign):
         yield from _found(("gitops", "allow_foreign", index), foreign.pattern_problem(pattern))
+    yield from _found(("gitops", "output"), output_problem(spec.gitops.output))
+
+
+def output_problem(output: str) -> str | None:
+    """A folder below the services file's: the tree never lands outside the repository."""
+    parts = output.replace("\\", "/").split("/")
+    if output.startswith(("/", "~")) or re.match(r"[A-Za-z]:", output) or ".." in parts:
+        return (
+            f"{output!r} must be a folder inside the services file's folder, such as 'out' or '.'"
+        )
+    if any(not part.isprintable() or part.startswith("-") for part in parts) or not output:
+        return f"{output!r} is not a folder name a shell step can pass safely"
+    return None
 
 
 def generator_problems(requirement: str | None) -> Found:

@@ -30,6 +30,9 @@ class Gitops:
     # Paths under apps/, argocd/ and policies/ that gitopsgen did not write but may stay there
     # (globs: `*` within a folder, `**` any folders): `check` and `validate` report the others.
     allow_foreign: tuple[str, ...] = ()
+    # Where the rendered tree goes, relative to the services file: what `-o` defaults to, for
+    # a local build and the generated workflows alike. A gitops repository's tree is its root.
+    output: str = "."
 
 
 @frozen(kw_only=True)
