@@ -202,6 +202,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage error (or the help)
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
+    # Python's argparse turns `--to=--` into an empty list instead of the string "--" (no
+    # option here takes a list): a usage error, said as argparse says its own.
+    for name, value in vars(args).items():
+        if isinstance(value, list):
+            given = sys.argv[1:] if argv is None else list(argv)
+            written = [arg.split("=", 1)[0] for arg in given if arg.endswith("=--")]
+            option = written[0] if written else "--" + name.replace("_", "-")
+            print(
+                f"gitopsgen: error: argument {option}: expected a value, not '--'", file=sys.stderr
+            )
+            return EXIT_INPUT
     try:
         return run(args)
     except InputError as exc:

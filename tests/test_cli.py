@@ -601,3 +601,20 @@ def test_the_output_directory_defaults_to_the_services_files_own(
     assert "created apps/hello/base/kustomization.yaml" in stdout
     assert (folder / "tree" / "apps/hello/base/kustomization.yaml").is_file()
     assert gitopsgen(capsys, "check", "-c", config)[1] == f"{folder / 'tree'} is up to date\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["windows", "--at=--"], "--at"),
+        (["build", "-c=--"], "-c"),
+        (["promote", "hello", "--to=--"], "--to"),
+        (["set-image", "hello", "dev", "1.0.1", "--digest=--"], "--digest"),
+    ],
+)
+def test_an_option_given_dashes_as_its_value_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], args: list[str], option: str
+) -> None:
+    code, stdout, stderr = gitopsgen(capsys, *args)
+    assert (code, stdout) == (2, "")
+    assert stderr == f"gitopsgen: error: argument {option}: expected a value, not '--'\n"

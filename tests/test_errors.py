@@ -1473,6 +1473,73 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["31:1: services.hello.envs.dev.retired: expected a boolean, got the string 'yes'"],
     ),
     (
+        "branch-with-an-expression",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\nbranch = "${{ secrets.GITOPS_APP_PRIVATE_KEY }}"',
+        [
+            "3:1: gitops.branch: '${{ secrets.GITOPS_APP_PRIVATE_KEY }}' is not a branch name"
+            " gitopsgen accepts: ASCII letters, digits, '.', '_', '/' and '-', starting with a"
+            " letter or digit"
+        ],
+    ),
+    (
+        "branch-git-refuses",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\nbranch = "release/.next"',
+        [
+            "3:1: gitops.branch: 'release/.next' is not a git branch name (git check-ref-format:"
+            " no '..', no empty part or part starting with '.', none ending in '.lock' or '.')"
+        ],
+    ),
+    (
+        "integer-past-64-bits",
+        SERVICE,
+        SERVICE + "\nport = 18446744073709551616",
+        [
+            "28:1: services.hello.port: 18446744073709551616 is outside the 64-bit integers"
+            " (-9223372036854775808 to 9223372036854775807)"
+        ],
+    ),
+    (
+        "replicas-past-int32",
+        SERVICE,
+        SERVICE + "\nreplicas = 2147483648",
+        [
+            "28:1: services.hello.replicas: 2147483648 is outside the 32-bit integers"
+            " (-2147483648 to 2147483647)"
+        ],
+    ),
+    (
+        "quantity-absurd-exponent",
+        SERVICE,
+        SERVICE + '\nresources = { requests = { cpu = "1e99999999" } }',
+        [
+            "28:28: services.hello.resources.requests.cpu: '1e99999999' is too large:"
+            " Kubernetes quantities must be below 2^63"
+        ],
+    ),
+    (
+        "memory-fraction-of-a-byte",
+        SERVICE,
+        SERVICE + '\nresources = { requests = { memory = "0.25" } }',
+        [
+            "28:28: services.hello.resources.requests.memory: '0.25' is a fraction of a byte:"
+            " memory is a whole number of bytes"
+        ],
+    ),
+    (
+        "nested-too-deep",
+        SERVICE,
+        SERVICE + "\nenv = " + "[" * 40 + "]" * 40,
+        ["28:39: nested more than 32 levels deep"],
+    ),
+    (
+        "key-of-too-many-parts",
+        SERVICE,
+        SERVICE + "\n" + ".".join(["a"] * 40) + " = 1",
+        ["28:1: a key of more than 32 dotted parts"],
+    ),
+    (
         "output-outside",
         'repo = "acme/gitops"',
         'repo = "acme/gitops"\noutput = "../elsewhere"',

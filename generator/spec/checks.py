@@ -48,6 +48,8 @@ _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?"
 )
+_MAX_QUANTITY_EXPONENT = 1000
+_MAX_QUANTITY = Decimal(2**63)
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
@@ -214,7 +216,10 @@ def parse_quantity(text: str) -> Decimal | None:
         return number * _BINARY[suffix]
     if suffix in _DECIMAL:
         return number.scaleb(_DECIMAL[suffix])
-    return number.scaleb(int(suffix[1:]))
+    exponent = int(suffix[1:])
+    if abs(exponent) > _MAX_QUANTITY_EXPONENT:  # `1e99999999`: beyond Decimal's range, and any
+        return Decimal("Infinity") if exponent > 0 and number else Decimal(0)  # Kubernetes'
+    return number.scaleb(exponent)
 
 
 def at_least(value: int, low: int) -> str | None:
@@ -235,8 +240,9 @@ def _found(path: KeyPath, problem: str | None) -> Found:
 
 def check_gitops(spec: Spec) -> Found:
     yield from repo_problems(("gitops", "repo"), spec.gitops.repo)
-    if not spec.gitops.branch.strip() or any(c.isspace() for c in spec.gitops.branch):
-        yield ("gitops", "branch"), f"{spec.gitops.branch!r} is not a git branch name"
+    branch_problem_text = branch_problem(spec.gitops.branch)
+    if branch_problem_text is not None:
+        yield ("gitops", "branch"), branch_problem_text
     elif spec.cloud.provider == "gcp":
         size = len(spec.gitops.branch.encode())
         if size > MAX_GCP_GITOPS_BRANCH:
@@ -261,6 +267,32 @@ def output_problem(output: str) -> str | None:
         )
     if any(not part.isprintable() or part.startswith("-") for part in parts) or not output:
         return f"{output!r} is not a folder name a shell step can pass safely"
+    return None
+
+
+# A branch reaches git refs, workflow `ref:`/`branches:` and `env:` values, `uses: ...@<branch>`
+# lines, Argo CD's targetRevision through the ApplicationSet's Go template, and shell steps:
+# ASCII letters, digits and `._/-` are safe in all of them (no `${{`, `{{`, quotes, `$`).
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def branch_problem(branch: str) -> str | None:
+    """git check-ref-format's rules, within the characters every consumer reads as data."""
+    if not _BRANCH.fullmatch(branch):
+        return (
+            f"{branch!r} is not a branch name gitopsgen accepts: ASCII letters, digits, '.',"
+            " '_', '/' and '-', starting with a letter or digit"
+        )
+    parts = branch.split("/")
+    if (
+        ".." in branch
+        or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts)
+        or branch.endswith(".")
+    ):
+        return (
+            f"{branch!r} is not a git branch name (git check-ref-format: no '..', no empty"
+            " part or part starting with '.', none ending in '.lock' or '.')"
+        )
     return None
 
 
@@ -1101,9 +1133,14 @@ def quantity_problem(resource: str, text: str) -> str | None:
         return f"{text!r} is not a Kubernetes quantity (e.g. {example})"
     if value < 0:
         return f"{text!r} must not be negative"
+    if value >= _MAX_QUANTITY:
+        # resource.Quantity holds an int64 of its smallest unit (nano for cpu): larger is refused.
+        return f"{text!r} is too large: Kubernetes quantities must be below 2^63"
     if resource == "memory" and text.endswith("m"):
         # Legal for Kubernetes, but 'm' is milli: "256m" is a quarter of a byte.
         return f"{text!r} means {value} bytes ('m' is milli); did you mean {text[:-1] + 'Mi'!r}?"
+    if resource == "memory" and value != value.to_integral_value():
+        return f"{text!r} is a fraction of a byte: memory is a whole number of bytes"
     return None
 
 

@@ -25,7 +25,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from generator.spec import checks
+from generator.spec import checks, depth
 from generator.spec.errors import InputError, KeyPath, Problem, did_you_mean, format_path
 from generator.spec.locate import Locator
 from generator.spec.model import Spec
@@ -202,6 +202,9 @@ def load_text(text: str, filename: str) -> Loaded:
         line, col = locators[0].locate(path)
         return Problem(file=filename, line=line, col=col, path=path, message=message)
 
+    out_of_range = list(integer_problems(data))
+    if out_of_range:
+        raise InputError(sorted_problems([at(path, message) for path, message in out_of_range]))
     spec, findings = structure(data)
     problems = [at(f.path, f.message) for f in findings]
     broken = [f.path for f in findings]
@@ -218,8 +221,43 @@ def load_text(text: str, filename: str) -> Loaded:
     return Loaded(spec=spec, warnings=tuple(sorted_problems(warnings)))
 
 
+_INT64 = (-(2**63), 2**63 - 1)  # TOML: an integer outside it must be refused
+_INT32 = (-(2**31), 2**31 - 1)
+# Keys whose integers Kubernetes stores as int32 (replicas, HPA bounds, PDB counts): past it,
+# the API server rejects the object, so the services file does first.
+INT32_KEYS = frozenset(
+    {"replicas", "min", "max", "cpu_utilization", "min_available", "max_unavailable"}
+)
+
+
+def integer_problems(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
+    """Integers outside TOML's 64-bit range, and outside int32 where Kubernetes wants it."""
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    for key, value in items:
+        where = (*path, key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            low, high = _INT32 if key in INT32_KEYS else _INT64
+            if not low <= value <= high:
+                bits = "32" if key in INT32_KEYS else "64"
+                yield where, f"{value} is outside the {bits}-bit integers ({low} to {high})"
+        elif isinstance(value, dict | list):
+            yield from integer_problems(value, where)
+
+
 def parse_toml(text: str, filename: str) -> dict[str, Any]:
     """tomllib, with its syntax error turned into a located problem."""
+    too_deep = depth.problem(text)
+    if too_deep is not None:
+        line, col, message = too_deep
+        raise InputError([Problem(file=filename, line=line, col=col, path=(), message=message)])
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

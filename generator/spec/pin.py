@@ -21,12 +21,12 @@ PACKAGE = "gitopsgen"
 VALIDATE_EXTRA = "validate"
 
 _VCS = re.compile(
-    rf"{PACKAGE}\s*@\s*(?P<url>git\+https://[A-Za-z0-9.-]+(?::[0-9]+)?"
+    rf"{PACKAGE} *@ *(?P<url>git\+https://[A-Za-z0-9.-]+(?::[0-9]+)?"
     r"/[A-Za-z0-9._~/-]+?(?:\.git)?@(?P<commit>[0-9a-f]{40}))"
 )
 _INDEX = re.compile(
     rf"{PACKAGE}==(?P<version>[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?)"
-    r"(?P<hashes>(?:\s+--hash=sha256:[0-9a-f]{64})+)"
+    r"(?P<hashes>(?: +--hash=sha256:[0-9a-f]{64})+)"
 )
 EXAMPLES = (
     f"'{PACKAGE} @ git+https://github.com/OWNER/{PACKAGE}@<full 40-hex commit>' or "
