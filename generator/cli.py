@@ -533,7 +533,11 @@ def cmd_rendered_diff(args: argparse.Namespace) -> int:
     if args.base is not None and args.previous is not None:
         raise InputError(["diff --rendered: give --base REV or --previous DIR, not both"])
     result, label = rendered.compare(
-        load_model(args.config), args.output, base=args.base, previous=args.previous
+        load_model(args.config),
+        args.output,
+        base=args.base,
+        previous=args.previous,
+        config=args.config,
     )
     rendered.write_outputs(
         result,

@@ -1559,7 +1559,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         SERVICE,
         SERVICE + '\nconfig = { DB_PASSWORD = "x" }\nsensitive = ["DB_PASWORD"]',
         [
-            "29:14: services.hello.sensitive[0]: config key 'DB_PASWORD' does not exist"
+            "29:14: services.hello.sensitive[0]: config or env key 'DB_PASWORD' does not exist"
             " (did you mean 'DB_PASSWORD'?)"
         ],
     ),

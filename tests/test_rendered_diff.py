@@ -88,12 +88,12 @@ def test_headlines(tmp_path: Path) -> None:
     }
     assert heads == {
         "tag": [
-            "payments-api-prod: image ...:def456abc@sha256:bafe2494"
-            " -> ...:fed789cba@sha256:1f1f1f1f"
+            "payments-api-prod: image ...:def456abc@sha256:bafe24947268f7f6"
+            " -> ...:fed789cba@sha256:1f1f1f1f1f1f1f1f"
         ],
         "promotion": [
-            "orders-api-prod: image ...:sha-5c1d9b0@sha256:2f610cef"
-            " -> ...:sha-7f3e2a1@sha256:08b738f6"
+            "orders-api-prod: image ...:sha-5c1d9b0@sha256:2f610cef1c8d69a5"
+            " -> ...:sha-7f3e2a1@sha256:08b738f68d8c8438"
         ],
         "base": [
             f"payments-api-{env}: Rollout payments-api:"
@@ -101,7 +101,8 @@ def test_headlines(tmp_path: Path) -> None:
             for env in ("prod", "staging", "dev")
         ],
         "added": [
-            "invoice-api-dev: new Application: 6 objects; image ...:sha-1a2b3c4@sha256:3f4a9e0c"
+            "invoice-api-dev: new Application: 6 objects;"
+            " image ...:sha-1a2b3c4@sha256:3f4a9e0c7d1b2a5f"
         ],
         "removed": ["invoice-api-dev: Application removed (6 objects it deployed)"],
     }
@@ -288,7 +289,8 @@ def test_cli_compares_with_head_by_default(repo: Path, capsys: pytest.CaptureFix
     assert text.splitlines()[:3] == [
         "Rendered manifests: 1 Application changes, 8 unchanged (compared with HEAD)",
         "",
-        "payments-api-prod: image ...:def456abc@sha256:bafe2494 -> ...:fed789cba@sha256:1f1f1f1f",
+        "payments-api-prod: image ...:def456abc@sha256:bafe24947268f7f6"
+        " -> ...:fed789cba@sha256:1f1f1f1f1f1f1f1f",
     ]
     assert run(capsys, "diff", "--rendered", "-c", config, "-o", out, "--base", "HEAD")[1] == text
     comment, full, summary = repo / "comment.md", repo / "rendered.diff", repo / "summary.md"
@@ -418,3 +420,111 @@ def test_render_names_what_exists(
     code, _, err = run(capsys, "render", service, env, "-c", repo / "services.toml")
     assert code == 2
     assert err.endswith(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by review: what must never be missed or shown
+
+
+def with_token(value: str, *, marked: bool = True) -> str:
+    text = REFERENCE.replace('LOG_LEVEL = "warn"', f'LOG_LEVEL = "warn", API_TOKEN = "{value}"', 1)
+    if marked:
+        text = text.replace(
+            "[services.payments-api.canary]",
+            'sensitive = ["API_TOKEN"]\n\n[services.payments-api.canary]',
+            1,
+        )
+    return text
+
+
+def test_a_key_sensitive_only_in_the_base_stays_hidden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Removing a sensitive key removes its `sensitive` entry too: the old value still must
+    not reach the comment."""
+    config, out = tmp_path / "services.toml", tmp_path / "out"
+    config.write_text(with_token("hunter2-old-secret"), encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 0
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    config.write_text(REFERENCE, encoding="utf-8")
+    capsys.readouterr()
+    for extra in ([], ["--previous", str(repo_copy(out, tmp_path))]):
+        code, text, _ = run(capsys, "diff", "--rendered", "-c", config, "-o", out, *extra)
+        assert code == 1
+        assert "hunter2" not in text
+        assert "-  API_TOKEN: '(sensitive: not shown)'" in text
+
+
+def repo_copy(out: Path, tmp_path: Path) -> Path:
+    """A base checkout: the tree and its services file beside it, as the render check has."""
+    base = tmp_path / "base"
+    shutil.copytree(out, base / "out")
+    (base / "services.toml").write_text(with_token("hunter2-old-secret"), encoding="utf-8")
+    return base / "out"
+
+
+def test_a_sensitive_name_set_as_a_plain_env_var_is_hidden_too() -> None:
+    old = with_token("x")
+    prod = 'config = { DATABASE_HOST = "payments-db.prod.internal"'
+    # The key moves from the environment's config to its plain env: the env var wins there.
+    new = old.replace(', API_TOKEN = "x"', "", 1)
+    new = new.replace(prod, 'env = { API_TOKEN = "hunter3-new" }\n' + prod, 1)
+    shown = report.text(compare(old, new), "main")
+    assert "hunter3" not in shown
+    assert "value: '(sensitive: changed, not shown)'" in shown
+
+
+def test_an_applications_own_settings_are_part_of_its_change() -> None:
+    new = REFERENCE.replace(
+        "auto_sync = false                      # manual sync only", "auto_sync = true", 1
+    )
+    result = compare(REFERENCE, new)
+    heads = {app.name: app.headline for app in result.changes}
+    assert heads["payments-api-prod"].startswith("autoSync false -> true")
+    assert result.changes[0].objects[0].kind == "argoproj.io/v1alpha1 ApplicationSet element"
+
+
+def test_an_overlay_without_an_application_is_not_one() -> None:
+    model = model_from(REFERENCE)
+    files = render_tree(model)
+    stray = {
+        path.replace("/overlays/dev/", "/overlays/sandbox/"): text
+        for path, text in files.items()
+        if "apps/orders-api/overlays/dev/" in path
+    }
+    result = changes.compare(
+        MemoryTree({**files, **stray}),
+        MemoryTree(files),
+        env_order=["dev", "staging", "prod"],
+        sensitive={},
+    )
+    assert result.changes == ()
+
+
+def test_zero_is_not_false() -> None:
+    def account(value: object) -> Built:
+        obj = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "s"}}
+        return Built(obj={**obj, "automountServiceAccountToken": value})
+
+    assert changes.compare_application("a", "dev", [account(False)], [account(0)], frozenset())
+    assert not changes.compare_application(
+        "a", "dev", [account(False)], [account(False)], frozenset()
+    )
+
+
+def test_a_base_tree_that_is_not_yaml_is_exit_2(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = repo.parent / "broken"
+    shutil.copytree(repo / "out", base)
+    (base / "apps/orders-api/overlays/prod/patches/workload.yaml").write_text(
+        "key: [unclosed\n", encoding="utf-8"
+    )
+    config = repo / "services.toml"
+    code, _, err = run(
+        capsys, "diff", "--rendered", "-c", config, "-o", repo / "out", "--previous", base
+    )
+    assert code == 2
+    assert f"{base}: apps/orders-api/overlays/prod: kustomize would fail:" in err

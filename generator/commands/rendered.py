@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tomllib
 from pathlib import Path
 
 from generator.kustomize.build import render_objects
@@ -13,22 +15,43 @@ from generator.spec.errors import InputError, did_you_mean
 
 
 def compare(
-    model: Model, out: Path, *, base: str | None, previous: Path | None
+    model: Model, out: Path, *, base: str | None, previous: Path | None, config: Path
 ) -> tuple[changes.Report, str]:
     """The rendered diff between the base tree and what the services file renders now."""
     new = trees.MemoryTree(render_tree(model))
-    old: trees.Tree = (
-        trees.DirectoryTree(previous)
-        if previous is not None
-        else trees.GitTree(out, base or "HEAD")
-    )
+    old: trees.Tree
+    if previous is not None:
+        # Where the services file sits relative to the tree now, it sat in the base's checkout.
+        beside = previous / os.path.relpath(config.resolve(), out.resolve())
+        old = trees.DirectoryTree(previous, beside)
+    else:
+        old = trees.GitTree(out, base or "HEAD", config)
+    sensitive = {service.name: service.sensitive for service in model.services}
+    # A key marked sensitive only in the base (its entry removed, or renamed, with the key) is
+    # hidden too: the old value must not reach a pull request comment either.
+    for name, keys in base_sensitive(old).items():
+        sensitive[name] = sensitive.get(name, frozenset()) | keys
     result = changes.compare(
-        old,
-        new,
-        env_order=[env.name for env in model.environments],
-        sensitive={service.name: service.sensitive for service in model.services},
+        old, new, env_order=[env.name for env in model.environments], sensitive=sensitive
     )
     return result, old.label
+
+
+def base_sensitive(old: trees.Tree) -> dict[str, frozenset[str]]:
+    """`sensitive` of the base's services file, where the base tree keeps one beside it."""
+    text = old.services_file()
+    if text is None:
+        return {}
+    try:
+        services = tomllib.loads(text).get("services", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    found = {}
+    for name, table in services.items() if isinstance(services, dict) else ():
+        keys = table.get("sensitive") if isinstance(table, dict) else None
+        if isinstance(keys, list):
+            found[str(name)] = frozenset(str(key) for key in keys)
+    return found
 
 
 def write_outputs(

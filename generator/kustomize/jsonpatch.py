@@ -107,6 +107,8 @@ def apply(doc: Any, operations: list[Any]) -> Any:
         if not isinstance(operation, dict) or "op" not in operation:
             raise PatchError(f"not a JSON patch operation: {operation!r}")
         op, path = operation["op"], operation.get("path", "")
+        if not isinstance(path, str):
+            raise PatchError(f"{op} operation with a path that is not a string")
         if op == "add":
             doc = _add(doc, path, copy.deepcopy(operation.get("value")))
         elif op == "replace":
@@ -117,6 +119,8 @@ def apply(doc: Any, operations: list[Any]) -> Any:
             if _get(doc, path) != operation.get("value"):
                 raise PatchError(f"testing value {path} failed")
         elif op in ("move", "copy"):
+            if not isinstance(operation.get("from"), str):
+                raise PatchError(f"{op} operation without a 'from' pointer")
             value = copy.deepcopy(_get(doc, operation["from"]))
             if op == "move":
                 doc = _remove(doc, operation["from"])

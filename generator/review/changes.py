@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from attrs import frozen
 
 from generator import tools
 from generator.kustomize import yamlio
-from generator.kustomize.build import BuildError, Built, Kustomizer, Unsupported, clone
+from generator.kustomize.build import BuildError, Built, Kustomizer, Unsupported, clone, split_image
 from generator.review.trees import Tree, input_prefixes
 from generator.spec.errors import InputError
 
@@ -69,6 +71,8 @@ class AppChange:
 class Report:
     changes: tuple[AppChange, ...]
     unchanged: int  # Applications whose effective objects are the same on both sides
+    # The ApplicationSet changed beyond its elements: every Application it generates may.
+    template_changed: bool = False
 
 
 class Side:
@@ -84,7 +88,7 @@ class Side:
             return builder.build(overlay, within=input_prefixes(service, env))
         except Unsupported as exc:
             return self._with_kubectl(service, env, overlay, str(exc))
-        except BuildError as exc:
+        except (BuildError, yaml.YAMLError) as exc:
             raise InputError(
                 [f"{self.tree.label}: {overlay}: kustomize would fail: {exc}"]
             ) from exc
@@ -123,22 +127,52 @@ def compare(
     old_side, new_side = Side(old), Side(new)
     rank = {env: index for index, env in enumerate(reversed(env_order))}
     keys = sorted(set(before) | set(after), key=lambda k: (rank.get(k[1], len(rank)), k[1], k[0]))
+    old_elements, new_elements = old.elements() or {}, new.elements() or {}
     changes, unchanged = [], 0
     for key in keys:
         service, env = key
-        if key in before and key in after and _same_inputs(old, new, service, env):
+        path = after.get(key) or before[key]
+        was_element, element = old_elements.get(path), new_elements.get(path)
+        if (
+            key in before
+            and key in after
+            and _same_inputs(old, new, service, env)
+            and same(was_element, element)
+        ):
             unchanged += 1  # byte-identical inputs build identical objects
             continue
         old_objects = old_side.build(service, env, before[key]) if key in before else None
         new_objects = new_side.build(service, env, after[key]) if key in after else None
         change = compare_application(
-            service, env, old_objects, new_objects, sensitive.get(service, frozenset())
+            service,
+            env,
+            old_objects,
+            new_objects,
+            sensitive.get(service, frozenset()),
+            elements=(was_element, element),
         )
         if change is None:
             unchanged += 1
         else:
             changes.append(change)
-    return Report(changes=tuple(changes), unchanged=unchanged)
+    old_template, new_template = old.applicationset(), new.applicationset()
+    template_changed = (
+        old_template is not None and new_template is not None and old_template[0] != new_template[0]
+    )
+    return Report(changes=tuple(changes), unchanged=unchanged, template_changed=template_changed)
+
+
+def same(first: Any, second: Any) -> bool:
+    """Equal as Kubernetes sees them: `0` is not `false`, `1` is not `1.0` (JSON types)."""
+    return bool(first == second and _typed(first) == _typed(second))
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
 
 
 def _same_inputs(old: Tree, new: Tree, service: str, env: str) -> bool:
@@ -151,26 +185,68 @@ def compare_application(
     old: list[Built] | None,
     new: list[Built] | None,
     sensitive: frozenset[str],
+    *,
+    elements: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None),
 ) -> AppChange | None:
-    """The Application's change, or None when its objects are equal."""
+    """The Application's change, or None when its objects (and its element) are equal."""
     before = _paired(old or [])
     after = _paired(new or [])
     objects = []
+    was_element, element = elements
+    element_changed = old is not None and new is not None and not same(was_element, element)
+    if element_changed:
+        objects.append(_element_change(f"{service}-{env}", was_element, element))
     for key in _ordered_keys(before, after):
         was, now = before.get(key), after.get(key)
-        if was == now:
+        if same(was, now):
             continue
         objects.append(_object_change(was, now, sensitive))
     if old is not None and new is not None and not objects:
         return None
     status: Status = "added" if old is None else "removed" if new is None else "changed"
+    facts = _element_facts(was_element, element) if element_changed else []
+    body = headline(status, before, after, sensitive)
     return AppChange(
         service=service,
         env=env,
         status=status,
-        headline=headline(status, before, after, sensitive),
+        headline="; ".join([*facts, body] if body else facts),
         objects=tuple(objects),
     )
+
+
+def _element_change(
+    name: str, was: dict[str, Any] | None, now: dict[str, Any] | None
+) -> ObjectChange:
+    """The Application's own settings: its element of the ApplicationSet's list generator."""
+    return ObjectChange(
+        kind="argoproj.io/v1alpha1 ApplicationSet element",
+        namespace="",
+        name=name,
+        change="changed",
+        before="" if was is None else yamlio.dump(was),
+        after="" if now is None else yamlio.dump(now),
+    )
+
+
+def _element_facts(was: dict[str, Any] | None, now: dict[str, Any] | None) -> list[str]:
+    """`autoSync false -> true`, `cluster A -> B`: what Argo CD does differently."""
+    old, new = was or {}, now or {}
+    return [
+        f"{key} {_shown(old.get(key))} -> {_shown(new.get(key))}"
+        for key in [*old, *(k for k in new if k not in old)]
+        if not same(old.get(key), new.get(key))
+    ]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
 
 
 def _pair_key(item: Built) -> PairKey:
@@ -210,6 +286,22 @@ def _object_change(
     )
 
 
+def _hide_env(obj: Object, other: Object | None, sensitive: frozenset[str]) -> None:
+    """A container's `env` value whose name is a sensitive key (a layer's plain `env` may set
+    one), hidden in place; marked changed when `other` (the old side) differs."""
+    others = {
+        (name, item.get("name")): item.get("value")
+        for name, container in _containers(other or {}).items()
+        for item in container.get("env") or ()
+        if isinstance(item, dict)
+    }
+    for name, container in _containers(obj).items():
+        for item in container.get("env") or ():
+            if isinstance(item, dict) and item.get("name") in sensitive and "value" in item:
+                changed = other is not None and others.get((name, item["name"])) != item["value"]
+                item["value"] = HIDDEN_CHANGED if changed else HIDDEN
+
+
 def _secret_fields(obj: Object, sensitive: frozenset[str]) -> list[tuple[str, str]]:
     """(field, key) pairs whose values are never shown: a Secret's, and sensitive config."""
     kind = obj.get("kind")
@@ -230,8 +322,10 @@ def hide_sensitive(
             hidden.append(None)
             continue
         copy = clone(obj)
+        other = now if obj is was else was
+        if obj.get("kind") in WORKLOAD_KINDS:
+            _hide_env(copy, other if obj is now else None, sensitive)
         for field, key in _secret_fields(obj, sensitive):
-            other = now if obj is was else was
             other_value = ((other or {}).get(field) or {}).get(key)
             changed = obj is now and other_value != obj[field][key]
             copy[field][key] = HIDDEN_CHANGED if changed else HIDDEN
@@ -267,7 +361,7 @@ def headline(
     metadata_facts: dict[str, int] = {}
     for key in _ordered_keys(before, after):
         was, now = before.get(key), after.get(key)
-        if was == now:
+        if same(was, now):
             continue
         label = f"{key[1]} {now['metadata']['name'] if now else key[3]}"
         if was is None:
@@ -384,15 +478,13 @@ def _images_now(after: Mapping[PairKey, Object]) -> str:
 
 
 def short_image(image: str) -> str:
-    """`...:def456@sha256:bafe2494`: the tag and a short digest, the registry path elided."""
-    name, _, digest = image.partition("@")
-    repository, colon, tag = name.rpartition(":")
-    if not colon or "/" in tag:
-        repository, tag = name, ""
+    """`...:def456@sha256:bafe24947268f7f6`: the tag and 16 hex digits of the digest (64 bits:
+    no one pushes an image whose digest shares them), the registry path elided."""
+    repository, tag, digest = split_image(image)
     short = f"...:{tag}" if tag else f"...{repository.rpartition('/')[2]}"
     if digest:
         algorithm, _, hexdigits = digest.partition(":")
-        short += f"@{algorithm}:{hexdigits[:8]}"
+        short += f"@{algorithm}:{hexdigits[:16]}"
     return short
 
 
@@ -407,9 +499,10 @@ def _image_facts(before: Mapping[PairKey, Object], after: Mapping[PairKey, Objec
             old_image = str((old_containers.get(name) or {}).get("image", ""))
             new_image = str(container.get("image", ""))
             if old_image and old_image != new_image:
-                old_repo, new_repo = old_image.partition(":")[0], new_image.partition(":")[0]
-                if old_repo.partition("@")[0] != new_repo.partition("@")[0]:
-                    facts.append(f"image {old_image} -> {new_image}")
+                if split_image(old_image)[0] != split_image(new_image)[0]:
+                    facts.append(f"image {old_image} -> {new_image}")  # another repository
+                elif short_image(old_image) == short_image(new_image):
+                    facts.append(f"image {old_image} -> {new_image}")  # past 16 hex digits
                 else:
                     facts.append(f"image {short_image(old_image)} -> {short_image(new_image)}")
     return facts

@@ -61,8 +61,16 @@ def _object_text(change: ObjectChange, colour: bool) -> Iterator[str]:
         yield "    " + _paint(line, colour)
 
 
+TEMPLATE_NOTE = (
+    "The ApplicationSet's template changed: every Application it generates may change; read"
+    " the source diff of argocd/applicationset.yaml."
+)
+
+
 def text(report: Report, base: str, *, colour: bool = False) -> str:
     lines = [f"Rendered manifests: {_summary(report, base)}"]
+    if report.template_changed:
+        lines.append(TEMPLATE_NOTE)
     for app in report.changes:
         lines.append("")
         head = _headline_line(app)
@@ -78,8 +86,10 @@ def text(report: Report, base: str, *, colour: bool = False) -> str:
 
 def _cell(value: str) -> str:
     """Text safe inside a Markdown table cell (no pipes, no line breaks, no HTML)."""
-    value = value.replace("&", "&amp;").replace("<", "&lt;")
-    return value.replace("|", "\\|").replace("\n", " ")
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace("@", "&#64;")
+    for char in "|[]!`*_":  # no links, images, emphasis or code spans from object data
+        value = value.replace(char, "\\" + char)
+    return value.replace("\n", " ")
 
 
 def _fence(body: str) -> str:
@@ -113,6 +123,8 @@ def _row(app: AppChange) -> str:
 def markdown(report: Report, base: str, *, limit: int = COMMENT_LIMIT) -> str:
     """The comment: the summary table, then each Application's diff, cut to fit `limit`."""
     head = f"{MARKER}\n### Rendered manifests\n\n{_summary(report, base)}.\n\n"
+    if report.template_changed:
+        head += f"> **{TEMPLATE_NOTE}**\n\n"
     if not report.changes:
         return head
     rows = [_row(app) for app in report.changes]
@@ -158,6 +170,7 @@ def as_json(report: Report, base: str) -> str:
     data = {
         "base": base,
         "unchanged": report.unchanged,
+        "template_changed": report.template_changed,
         "applications": [
             {
                 "application": app.name,

@@ -11,10 +11,16 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from generator.kustomize import yamlio
+from generator.kustomize.build import clone
 from generator.spec.errors import InputError
 
 APPS = "apps/"
+APPLICATIONSET = "argocd/applicationset.yaml"  # render/argocd.py APPLICATIONSET_PATH
 
 
 def blob_id(data: bytes) -> str:
@@ -29,18 +35,41 @@ class Tree:
         self.label = label
         self.blobs = dict(blobs)
         self._by_service: dict[str, list[tuple[str, str]]] | None = None
+        self._applicationset: Any = False  # not read yet
 
     def read(self, path: str) -> str | None:
         raise NotImplementedError
 
     def overlays(self) -> dict[tuple[str, str], str]:
-        """(service, env) -> overlay directory, for every apps/<service>/overlays/<env>/."""
+        """(service, env) -> overlay directory, for every Application of the tree.
+
+        With an ApplicationSet, its elements say which overlays Argo CD deploys (an overlay
+        kept by allow_foreign without one is not an Application); without, every overlay.
+        """
+        elements = self.elements()
         found = {}
         for path in self.blobs:
             parts = path.split("/")
             if len(parts) == 5 and parts[2] == "overlays" and parts[4] == "kustomization.yaml":
-                found[(parts[1], parts[3])] = "/".join(parts[:4])
+                overlay = "/".join(parts[:4])
+                if elements is None or overlay in elements:
+                    found[(parts[1], parts[3])] = overlay
         return found
+
+    def applicationset(self) -> tuple[str, dict[str, dict[str, Any]]] | None:
+        """The ApplicationSet without its elements (as YAML), and the elements by path."""
+        if self._applicationset is False:
+            self._applicationset = _split_applicationset(self.read(APPLICATIONSET))
+        found: tuple[str, dict[str, dict[str, Any]]] | None = self._applicationset
+        return found
+
+    def services_file(self) -> str | None:
+        """The services file the tree was built from, when the base keeps it (else None)."""
+        return None
+
+    def elements(self) -> dict[str, dict[str, Any]] | None:
+        found = self.applicationset()
+        return None if found is None else found[1]
 
     def inputs(self, service: str, env: str) -> tuple[tuple[str, str], ...]:
         """The files an overlay's build may read (a read outside them is refused)."""
@@ -54,6 +83,27 @@ class Tree:
         )
 
 
+def _split_applicationset(text: str | None) -> tuple[str, dict[str, dict[str, Any]]] | None:
+    """The list generator's elements by `path`, and the rest of the ApplicationSet."""
+    if text is None:
+        return None
+    try:
+        documents = list(yamlio.load_all(text))
+    except yaml.YAMLError as exc:
+        raise InputError([f"{APPLICATIONSET}: not valid YAML: {exc}"]) from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        return None
+    appset = clone(documents[0])
+    elements: dict[str, dict[str, Any]] = {}
+    for generator in (appset.get("spec") or {}).get("generators") or ():
+        listed = generator.get("list") if isinstance(generator, dict) else None
+        if isinstance(listed, dict):
+            for element in listed.pop("elements", None) or ():
+                if isinstance(element, dict) and isinstance(element.get("path"), str):
+                    elements[element["path"]] = element
+    return yamlio.dump(appset), elements
+
+
 def input_prefixes(service: str, env: str) -> tuple[str, str]:
     return (f"apps/{service}/base/", f"apps/{service}/overlays/{env}/")
 
@@ -62,7 +112,11 @@ class MemoryTree(Tree):
     """What services.toml renders now."""
 
     def __init__(self, files: Mapping[str, str]) -> None:
-        self.files = {path: text for path, text in files.items() if path.startswith(APPS)}
+        self.files = {
+            path: text
+            for path, text in files.items()
+            if path.startswith(APPS) or path == APPLICATIONSET
+        }
         super().__init__(
             "services.toml",
             {path: blob_id(text.encode()) for path, text in self.files.items()},
@@ -75,7 +129,8 @@ class MemoryTree(Tree):
 class DirectoryTree(Tree):
     """A written tree: the output directory, or a checkout of the base branch."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, services_file: Path | None = None) -> None:
+        self._services_file = services_file
         if not root.is_dir():
             raise InputError([f"{root}: no such directory (the tree to compare against)"])
         self.root = root
@@ -92,19 +147,47 @@ class DirectoryTree(Tree):
                 path = full.relative_to(root).as_posix()
                 blobs[path] = blob_id(data)
                 self.texts[path] = data.decode("utf-8", errors="replace")
+        appset = root / APPLICATIONSET
+        if appset.is_file() and not appset.is_symlink():
+            data = appset.read_bytes()
+            blobs[APPLICATIONSET] = blob_id(data)
+            self.texts[APPLICATIONSET] = data.decode("utf-8", errors="replace")
         super().__init__(str(root), blobs)
 
     def read(self, path: str) -> str | None:
         return self.texts.get(path)
 
+    def services_file(self) -> str | None:
+        path = self._services_file
+        if path is None or not path.is_file():
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+
 
 class GitTree(Tree):
     """The tree as committed at a revision: `git ls-tree`, then `git cat-file --batch`."""
 
-    def __init__(self, out: Path, revision: str) -> None:
+    def __init__(self, out: Path, revision: str, services_file: Path | None = None) -> None:
         top, prefix = _repository_of(out)
-        self.top = top
-        listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", revision, "--", f"{prefix}apps")
+        self.top, self.revision = top, revision
+        self._services_path: str | None = None
+        if services_file is not None:
+            try:
+                relative = services_file.resolve().relative_to(top.resolve()).as_posix()
+                self._services_path = relative
+            except ValueError:
+                self._services_path = None
+        listing = _git(
+            top,
+            "ls-tree",
+            "-r",
+            "-z",
+            "--full-tree",
+            revision,
+            "--",
+            f"{prefix}apps",
+            f"{prefix}{APPLICATIONSET}",
+        )
         if listing is None:
             raise InputError(
                 [f"--base {revision}: not a revision of the repository at {top} (git rev-parse)"]
@@ -126,6 +209,12 @@ class GitTree(Tree):
         if path not in self._texts:
             self.prefetch([path])
         return self._texts[path]
+
+    def services_file(self) -> str | None:
+        if self._services_path is None:
+            return None
+        shown = _git(self.top, "show", f"{self.revision}:{self._services_path}")
+        return None if shown is None else shown.decode("utf-8", errors="replace")
 
     def prefetch(self, paths: list[str]) -> None:
         """Read many blobs with one `git cat-file --batch`."""

@@ -32,6 +32,7 @@ from generator.spec.model import (
     ResourceSide,
     Retry,
     Service,
+    ServiceEnv,
     Spec,
     SyncWindow,
     Toleration,
@@ -772,11 +773,12 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
 
 
 def sensitive_problems(where: KeyPath, service: Service) -> Found:
-    """`sensitive` names config keys: a name that is none hides nothing, so it is a typo."""
-    keys = set(service.config).union(*(overrides.config for overrides in service.envs.values()))
+    """`sensitive` names config or env keys: a name that is none hides nothing, so a typo."""
+    layers: list[Service | ServiceEnv] = [service, *service.envs.values()]
+    keys: set[str] = set().union(*(set(layer.config) | set(layer.env) for layer in layers))
     for index, key in enumerate(service.sensitive):
         if key not in keys:
-            yield (*where, "sensitive", index), unknown_name("config key", key, sorted(keys))
+            yield (*where, "sensitive", index), unknown_name("config or env key", key, sorted(keys))
 
 
 def service_name_problems(spec: Spec, name: str, service: Service) -> Found:
