@@ -1540,6 +1540,24 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["28:1: a key of more than 32 dotted parts"],
     ),
     (
+        "config-value-with-nel",
+        SERVICE,
+        SERVICE + '\nconfig = { X = "a\\u0085b" }',
+        [
+            "28:12: services.hello.config.X: holds U+0085, a control or line-separator character"
+            " that Kubernetes' YAML readers refuse or change: write the value without it"
+        ],
+    ),
+    (
+        "env-value-with-a-tab-line",
+        SERVICE,
+        SERVICE + '\nenv = { X = "a\\n\\tb" }',
+        [
+            "28:9: services.hello.env.X: a line of the value starts with a tab, which YAML"
+            " cannot carry in a block"
+        ],
+    ),
+    (
         "output-outside",
         'repo = "acme/gitops"',
         'repo = "acme/gitops"\noutput = "../elsewhere"',

@@ -229,3 +229,60 @@ def test_an_unsupported_overlay_is_built_by_kubectl(
         f"note: {tmp_path}: {overlay}: built with kubectl kustomize"
         f" ({overlay}/kustomization.yaml: commonAnnotations)\n"
     )
+
+
+CM_HEAD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+
+
+@pytest.mark.parametrize(
+    ("cm", "error", "message"),
+    [
+        (
+            CM_HEAD + "base: &b {a: 1}\ndata:\n  <<: *b\n",
+            Unsupported,
+            r"^o/cm.yaml: line 6: a YAML merge key$",
+        ),
+        (
+            CM_HEAD + "binaryData: {a: !!binary aGk=}\n",
+            Unsupported,
+            r"^o/cm.yaml: line 4: the YAML tag tag:yaml.org,2002:binary$",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: '1', a: '2'}\n",
+            BuildError,
+            r"^o/cm.yaml: not valid YAML: .*mapping key 'a' already defined",
+        ),
+        (
+            "apiVersion: v1\nkind: List\nitems: []\n",
+            Unsupported,
+            r"^o/cm.yaml: a List of objects$",
+        ),
+    ],
+)
+def test_yaml_whose_meaning_the_port_does_not_reproduce_is_not_guessed(
+    cm: str, error: type[Exception], message: str
+) -> None:
+    files = {"o/kustomization.yaml": "resources: [cm.yaml]\n", "o/cm.yaml": cm}
+    with pytest.raises(error, match=message):
+        kustomizer(files).build("o")
+
+
+def test_a_component_or_two_kustomization_files_are_not_built_as_one() -> None:
+    component = {"o/kustomization.yaml": "kind: Component\n"}
+    with pytest.raises(Unsupported, match=r"^o/kustomization.yaml: kind Component$"):
+        kustomizer(component).build("o")
+    both = {"o/kustomization.yaml": "resources: []\n", "o/kustomization.yml": "resources: []\n"}
+    with pytest.raises(BuildError, match=r"^o: more than one kustomization file$"):
+        kustomizer(both).build("o")
+
+
+def test_patch_targets_match_as_regular_expressions() -> None:
+    files = {
+        "o/kustomization.yaml": (
+            "resources: [cm.yaml]\npatches:\n- path: p.yaml\n  target: {kind: Config.*}\n"
+        ),
+        "o/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        "o/p.yaml": "- op: add\n  path: /data\n  value: {a: b}\n",
+    }
+    [built] = kustomizer(files).build("o")
+    assert built.obj["data"] == {"a": "b"}

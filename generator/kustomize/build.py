@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import yaml
 from attrs import field, frozen
 
 from generator.kustomize import jsonpatch, yamlio
@@ -282,15 +283,23 @@ class Kustomizer:
         return self._built[directory]
 
     def _kustomization(self, directory: str) -> tuple[str, Object]:
-        for name in KUSTOMIZATION_FILES:
-            path = posixpath.join(directory, name)
-            text = self.read(path)
-            if text is not None:
-                documents = list(yamlio.load_all(text))
-                if len(documents) != 1 or not isinstance(documents[0], dict):
-                    raise BuildError(f"{path}: expected one kustomization mapping")
-                return path, documents[0]
-        raise BuildError(f"{directory}: no kustomization file")
+        found = [
+            (path, text)
+            for path in (posixpath.join(directory, name) for name in KUSTOMIZATION_FILES)
+            if (text := self.read(path)) is not None
+        ]
+        if len(found) > 1:  # kustomize: "Found multiple kustomization files"
+            raise BuildError(f"{directory}: more than one kustomization file")
+        if not found:
+            raise BuildError(f"{directory}: no kustomization file")
+        path, text = found[0]
+        documents = load(path, text)
+        if len(documents) != 1 or not isinstance(documents[0], dict):
+            raise BuildError(f"{path}: expected one kustomization mapping")
+        kind = documents[0].get("kind", "Kustomization")
+        if kind != "Kustomization":
+            raise Unsupported(f"{path}: kind {kind}")
+        return path, documents[0]
 
     def _accumulate_target(self, directory: str, stack: tuple[str, ...]) -> Accumulated:
         path, kustomization = self._kustomization(directory)
@@ -335,14 +344,14 @@ class Kustomizer:
         text = self.read(target)
         if text is None:
             return self._accumulate(target, stack)
-        objects = [_check_object(target, doc) for doc in yamlio.load_all(text)]
+        objects = [_check_object(target, doc) for doc in load(target, text)]
         return Accumulated(resources=tuple(Resource(obj=obj) for obj in objects))
 
     def _configuration(self, path: str) -> Config:
         text = self.read(path)
         if text is None:
             raise BuildError(f"{path}: no such configuration file")
-        documents = list(yamlio.load_all(text))
+        documents = load(path, text)
         raw = documents[0] if documents else {}
         if not isinstance(raw, dict):
             raise BuildError(f"{path}: not a transformer configuration")
@@ -362,7 +371,7 @@ class Kustomizer:
         text = self.read(patch_path)
         if text is None:
             raise BuildError(f"{patch_path}: no such patch file")
-        documents = list(yamlio.load_all(text))
+        documents = load(patch_path, text)
         if len(documents) != 1 or not isinstance(documents[0], list):
             raise Unsupported(f"{patch_path}: not a JSON 6902 patch")
         target = patch.get("target") or {}
@@ -377,7 +386,19 @@ class Kustomizer:
             raise BuildError(f"{patch_path}: {exc}") from exc
 
 
+def load(path: str, text: str) -> list[Any]:
+    """A file's documents; YAML this port does not reproduce is Unsupported, not guessed."""
+    try:
+        return list(yamlio.load_all(text))
+    except yamlio.UnsupportedYaml as exc:
+        raise Unsupported(f"{path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{path}: not valid YAML: {exc}") from exc
+
+
 def _check_object(path: str, doc: Any) -> Object:
+    if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List"):
+        raise Unsupported(f"{path}: a {doc['kind']} of objects")
     if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
         raise BuildError(f"{path}: not a Kubernetes object (apiVersion and kind)")
     metadata = doc.get("metadata")
@@ -390,17 +411,22 @@ def _targets(target: dict[str, Any], obj: Object) -> bool:
     """A patch target selects the object (kind, group, version exact; names as regexes)."""
     group, _, version = _api_version(obj)
     metadata = obj["metadata"]
-    checks = (
+    # Kustomize's selector matches every field as an anchored regular expression
+    # (api/types/selector.go, SelectorRegex).
+    fields = (
         ("kind", obj.get("kind")),
         ("group", group),
         ("version", version),
+        ("name", metadata.get("name")),
+        ("namespace", metadata.get("namespace")),
     )
-    for key, value in checks:
-        if target.get(key) and target[key] != value:
-            return False
-    for key, value in (("name", metadata.get("name")), ("namespace", metadata.get("namespace"))):
-        if target.get(key) and not re.fullmatch(str(target[key]), str(value or "")):
-            return False
+    for key, value in fields:
+        if target.get(key):
+            try:
+                if not re.fullmatch(str(target[key]), str(value or "")):
+                    return False
+            except re.error as exc:
+                raise Unsupported(f"patch target {key} {target[key]!r}: {exc}") from exc
     return True
 
 

@@ -110,9 +110,43 @@ def _construct_scalar(_loader: Any, node: yaml.ScalarNode) -> Any:
     return _v3_scalar(node.value)
 
 
-# Every plain scalar resolves to one tag, which this constructor reads the v3 way.
+class UnsupportedYaml(ValueError):
+    """YAML whose meaning this reader does not reproduce (merge keys, explicit tags)."""
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or (
+            not key_node.style and key_node.value == "<<"
+        ):
+            raise UnsupportedYaml(f"line {key_node.start_mark.line + 1}: a YAML merge key")
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:  # go-yaml v3 refuses it: "mapping key already defined"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping key {key!r} already defined", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+def _construct_sequence(loader: Any, node: yaml.SequenceNode) -> list[Any]:
+    return [loader.construct_object(child, deep=True) for child in node.value]
+
+
+def _refuse_tag(_loader: Any, node: yaml.Node) -> Any:
+    raise UnsupportedYaml(f"line {node.start_mark.line + 1}: the YAML tag {node.tag}")
+
+
+# Every plain scalar resolves to one tag, which this constructor reads the v3 way; anything
+# tagged otherwise (`!!binary`, `!!int "5"`, a custom tag) is left to the real Kustomize.
 _KyamlLoader.yaml_implicit_resolvers = {}
+_KyamlLoader.yaml_constructors = {}
+_KyamlLoader.yaml_multi_constructors = {}
 _KyamlLoader.add_constructor(STR, _construct_scalar)
+_KyamlLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_KyamlLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_KyamlLoader.add_constructor(None, _refuse_tag)
 
 
 def load_all(text: str) -> Iterator[Any]:

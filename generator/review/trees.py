@@ -89,8 +89,8 @@ def _split_applicationset(text: str | None) -> tuple[str, dict[str, dict[str, An
         return None
     try:
         documents = list(yamlio.load_all(text))
-    except yaml.YAMLError as exc:
-        raise InputError([f"{APPLICATIONSET}: not valid YAML: {exc}"]) from None
+    except (yaml.YAMLError, yamlio.UnsupportedYaml) as exc:
+        raise InputError([f"{APPLICATIONSET}: not YAML gitopsgen reads: {exc}"]) from None
     if len(documents) != 1 or not isinstance(documents[0], dict):
         return None
     appset = clone(documents[0])

@@ -926,6 +926,27 @@ def variables_problems(
                 f"{name!r} is too long for a ConfigMap key: it has {len(name)} characters,"
                 f" at most {MAX_SUBDOMAIN} are allowed",
             )
+        else:
+            yield from _found((*where, name), value_problem(variables[name]))
+
+
+# Characters a value may not hold: kubectl's YAML reader refuses control characters ("control
+# characters are not allowed"), and YAML 1.1 readers turn NEL, LS and PS into line breaks, so
+# the pod would not get the value as written. Tab and newline are fine, but not a tab that
+# starts a line (a block scalar cannot be indented with one).
+_UNSAFE_VALUE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def value_problem(value: str) -> str | None:
+    found = _UNSAFE_VALUE.search(value)
+    if found is not None:
+        return (
+            f"holds U+{ord(found.group()):04X}, a control or line-separator character that"
+            " Kubernetes' YAML readers refuse or change: write the value without it"
+        )
+    if "\n\t" in value or ("\n" in value and value.startswith("\t")):
+        return "a line of the value starts with a tab, which YAML cannot carry in a block"
+    return None
 
 
 # --- names derived from a service name, and clashes between services -----------------------
