@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,23 +110,71 @@ def test_go_template_subset(template: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("template", "message"),
+    ("template", "expected"),
     [
-        ("{{ .missing }}", "no entry for key"),
-        ("{{ .env.deeper }}", "can't evaluate field deeper"),
-        ("{{ .env | upper }}", "pipes"),
-        ("{{ upper .env }}", "not supported"),
-        ("{{ range .path.segments }}x{{ end }}", "range"),
-        ("{{ .retry }}", "use toJson"),
-        ("{{ if .on }}never closed", "without {{ end }}"),
-        ("{{ end }}", "unexpected"),
-        ("{{ $x := 1 }}", "variables"),
-        ("{{ index .path.segments 9 }}", "out of range"),
+        ("{{ .env | upper }}", "DEV"),
+        ("{{ range .path.segments }}[{{ . }}]{{ end }}", "[apps][hello][overlays][dev]"),
+        ("{{ .retry }}", "map[backoff:map[duration:5s factor:2] limit:3]"),
+        ("{{ $x := 1 }}{{ $x }}", "1"),
+        ('{{ "}}" }}{{ "\\x41" }}{{ `\\n` }}', "}}A\\n"),
+        ("{{ if false }}{{ .missing }}{{ end }}ok", "ok"),
     ],
 )
-def test_go_template_refuses_what_it_cannot_judge(template: str, message: str) -> None:
-    with pytest.raises(TemplateError, match=message):
+def test_go_template_evaluates_what_go_evaluates(template: str, expected: str) -> None:
+    assert render(template, DATA) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ .missing }}", 'at <.missing>: map has no entry for key "missing"'),
+        ("{{ .env.deeper }}", "can't evaluate field deeper in type interface {}"),
+        ("{{ if .on }}never closed", "template: base:1: unexpected EOF"),
+        ("{{ end }}", "template: base:1: unexpected {{end}}"),
+        ("{{ index .path.segments 9 }}", "error calling index: index out of range: 9"),
+        # never executed, but Go parses every branch
+        ("{{ if false }}{{ nofunc }}{{ end }}", 'template: base:1: function "nofunc" not defined'),
+        ('a\n{{ if false }}{{ "\\x4" }}{{ end }}', "template: base:2: invalid syntax"),
+        ("{{ randAlpha 3 }}", "randAlpha is not evaluated by gitopsgen"),
+    ],
+)
+def test_go_template_fails_as_go_fails(template: str, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
         render(template, DATA)
+    assert message in str(caught.value)
+
+
+def test_a_template_argo_cd_refuses_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A services-file value inside a template (the gitops branch) that Go cannot parse:
+    exit 2 with the template, its place and Go's message, not an internal error."""
+    spec = (SPECS / "minimal.toml").read_text(encoding="utf-8")
+    spec = spec.replace('repo = "acme/gitops"\n', "repo = \"acme/gitops\"\nbranch = 'ma{{in'\n", 1)
+    config = tmp_path / "services.toml"
+    config.write_text(spec, encoding="utf-8")
+    assert cli.main(["apps", "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "argocd/applicationset.yaml: Argo CD would refuse this ApplicationSet:"
+        " spec.template.spec.source.targetRevision: the Go template 'ma{{in':"
+        ' template: base:1: function "in" not defined'
+    ) in err
+    assert "internal error" not in err
+
+
+def test_string_literals_with_braces_and_escapes_expand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = (SPECS / "minimal.toml").read_text(encoding="utf-8")
+    branch = 'x{{"}}"}}{{"\\x41"}}'
+    spec = spec.replace(
+        'repo = "acme/gitops"\n', f"repo = \"acme/gitops\"\nbranch = '{branch}'\n", 1
+    )
+    config = tmp_path / "services.toml"
+    config.write_text(spec, encoding="utf-8")
+    assert cli.main(["apps", "-c", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["revision"] == "x}}A"
 
 
 @pytest.mark.parametrize(
@@ -151,6 +200,15 @@ def test_numbers_print_as_go_prints_a_float64(value: float, printed: str) -> Non
 
 def test_to_json_prints_whole_floats_as_integers() -> None:
     assert to_json({"b": 2.0, "a": [1.5, "x"]}) == '{"a":[1.5,"x"],"b":2}'
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [(0.00001, "0.00001"), (1e-7, "1e-7"), (1e21, "1e+21"), (1e20, "100000000000000000000")],
+)
+def test_to_json_prints_floats_as_go_encoding_json(value: float, printed: str) -> None:
+    # 'f' format unless the exponent is < -6 or >= 21, then 'e' with e-07 cleaned to e-7
+    assert to_json(value) == printed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from generator.naming import gitops_repo_url
 from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
+from generator.spec.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL = 0, 3
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -54,7 +55,13 @@ def run(model: Model, as_json: bool) -> int:
         apps = expand_tree(
             render_tree(model), gitops_repo_url(model.spec.gitops.repo), model.spec.gitops.branch
         )
-    except (ExpansionError, gotemplate.TemplateError) as exc:
+    except gotemplate.TemplateError as exc:
+        # The templates carry values from the services file (the gitops branch, ...): a
+        # template Argo CD would refuse is the user's input to fix, not a bug.
+        raise InputError(
+            [f"{APPLICATIONSET_PATH}: Argo CD would refuse this ApplicationSet: {exc}"]
+        ) from None
+    except ExpansionError as exc:
         print(f"gitopsgen: the rendered ApplicationSet does not expand: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     summaries = [summary(app) for app in apps]
@@ -178,7 +185,7 @@ def generate(
         raise ExpansionError(f"a generator must have exactly one kind, not {sorted(generator)}")
     kind, body = next(iter(generator.items()))
     if outer:
-        body = render_strings(body, outer)
+        body = render_strings(body, outer, f"generators.matrix.{kind}")
     if kind == "list":
         return list_params(body)
     if kind == "git":
@@ -252,15 +259,24 @@ def matrix_params(body: Mapping[str, Any], repo: Repository) -> list[dict[str, A
     return combined
 
 
-def render_strings(value: Any, params: Mapping[str, Any]) -> Any:
-    """Every string inside `value` rendered as a Go template, as Argo CD renders templates."""
+def render_strings(value: Any, params: Mapping[str, Any], where: str) -> Any:
+    """Every string inside `value` rendered as a Go template, as Argo CD renders templates;
+    `where` names `value` (a key path) in errors."""
     if isinstance(value, str):
-        return gotemplate.render(value, params)
+        return render_template(value, params, where)
     if isinstance(value, Mapping):
-        return {key: render_strings(item, params) for key, item in value.items()}
+        return {key: render_strings(item, params, f"{where}.{key}") for key, item in value.items()}
     if isinstance(value, list):
-        return [render_strings(item, params) for item in value]
+        return [render_strings(item, params, f"{where}[{i}]") for i, item in enumerate(value)]
     return value
+
+
+def render_template(template: str, params: Mapping[str, Any], where: str) -> str:
+    """One Go template, as Argo CD's Render.Replace runs it; errors name the template."""
+    try:
+        return gotemplate.render(template, params)
+    except gotemplate.TemplateError as exc:
+        raise gotemplate.TemplateError(f"{where}: the Go template {template!r}: {exc}") from None
 
 
 def application(
@@ -273,17 +289,18 @@ def application(
     only then is the templatePatch applied (controllers/template/template.go).
     """
     template = spec["template"]
-    metadata = render_strings(template["metadata"], params)
+    metadata = render_strings(template["metadata"], params, "spec.template.metadata")
     if not preserve and not metadata.get("finalizers"):
         metadata = {**metadata, "finalizers": [RESOURCES_FINALIZER]}
     app: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {**metadata, "namespace": namespace},
-        "spec": render_strings(template["spec"], params),
+        "spec": render_strings(template["spec"], params, "spec.template.spec"),
     }
     if "templatePatch" in spec:
-        patch = YAML(typ="safe", pure=True).load(gotemplate.render(spec["templatePatch"], params))
+        rendered = render_template(spec["templatePatch"], params, "spec.templatePatch")
+        patch = YAML(typ="safe", pure=True).load(rendered)
         if not isinstance(patch, dict):
             raise ExpansionError(f"templatePatch rendered to {type(patch).__name__}, not a mapping")
         app = merge_patch(app, patch)
