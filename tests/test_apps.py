@@ -144,37 +144,30 @@ def test_go_template_fails_as_go_fails(template: str, message: str) -> None:
     assert message in str(caught.value)
 
 
-def test_a_template_argo_cd_refuses_is_an_input_error(
+def test_a_branch_that_would_reach_a_template_as_code_is_refused_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A services-file value inside a template (the gitops branch) that Go cannot parse:
-    exit 2 with the template, its place and Go's message, not an internal error."""
+    """The gitops branch lands inside the ApplicationSet's Go template: braces never get
+    there (the services file refuses them, located), so Argo CD never sees such a template."""
     spec = (SPECS / "minimal.toml").read_text(encoding="utf-8")
     spec = spec.replace('repo = "acme/gitops"\n', "repo = \"acme/gitops\"\nbranch = 'ma{{in'\n", 1)
     config = tmp_path / "services.toml"
     config.write_text(spec, encoding="utf-8")
     assert cli.main(["apps", "-c", str(config)]) == 2
     err = capsys.readouterr().err
-    assert (
-        "argocd/applicationset.yaml: Argo CD would refuse this ApplicationSet:"
-        " spec.template.spec.source.targetRevision: the Go template 'ma{{in':"
-        ' template: base:1: function "in" not defined'
-    ) in err
-    assert "internal error" not in err
-
-
-def test_string_literals_with_braces_and_escapes_expand(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    spec = (SPECS / "minimal.toml").read_text(encoding="utf-8")
-    branch = 'x{{"}}"}}{{"\\x41"}}'
-    spec = spec.replace(
-        'repo = "acme/gitops"\n', f"repo = \"acme/gitops\"\nbranch = '{branch}'\n", 1
+    assert err == (
+        f"{config}:4:1: gitops.branch: 'ma{{{{in' is not a branch name gitopsgen accepts: ASCII"
+        " letters, digits, '.', '_', '/' and '-', starting with a letter or digit\n"
     )
-    config = tmp_path / "services.toml"
-    config.write_text(spec, encoding="utf-8")
-    assert cli.main(["apps", "-c", str(config), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["revision"] == "x}}A"
+
+
+def test_a_template_argo_cd_refuses_is_a_template_error() -> None:
+    with pytest.raises(TemplateError, match='function "in" not defined'):
+        render("ma{{in", {})
+
+
+def test_string_literals_with_braces_and_escapes_expand() -> None:
+    assert render('x{{"}}"}}{{"\\x41"}}', {}) == "x}}A"
 
 
 @pytest.mark.parametrize(
