@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     windows.add_argument("--at", metavar="TIME", help="ISO 8601 time (default: now)")
     windows.add_argument("--json", action="store_true", help="print JSON")
     image_commands(command, github_output_option)
+    commands.add_parser(
+        "schema",
+        help="print the services file's JSON Schema, for editors",
+        description="print the services file's JSON Schema (services.schema.json), for editors",
+    )
     return parser
 
 
@@ -324,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
         "promote": cmd_promote,
         "intake": cmd_intake,
         "verify-image": cmd_verify_image,
+        "schema": cmd_schema,
     }[args.command]
     return handler(args)
 
@@ -664,4 +670,11 @@ def cmd_verify_image(args: argparse.Namespace) -> int:
     print(verdict.message)
     if args.github_output is not None:
         intake.write_output(args.github_output, verdict)
+    return EXIT_OK
+
+
+def cmd_schema(_args: argparse.Namespace) -> int:
+    from generator.spec import schema
+
+    sys.stdout.write(schema.dumps())
     return EXIT_OK
