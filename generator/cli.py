@@ -32,10 +32,24 @@ class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Version(argparse.Action):
+    """`--version`: `gitopsgen X.Y.Z`, looked up only when asked (importlib.metadata is slow)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"gitopsgen {version('gitopsgen')}")
+        except PackageNotFoundError:  # a source tree that was never installed
+            print("gitopsgen (not installed: version unknown)")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gitopsgen", description="Compile services.toml into a GitOps repository."
     )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, *, output: bool = True) -> argparse.ArgumentParser:
