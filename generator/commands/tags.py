@@ -1,12 +1,24 @@
 """`set-image` and `promote`: change one tag and its digest in services.toml in place, nothing else.
 
 The file is edited as text so that comments, order, spacing and quoting survive: an existing
-tag or digest value is replaced through tomlkit (which keeps the rest of its line), a missing
-tag or environment table is inserted as text next to the service's other environments, a
-missing digest as the line after the tag's, and a digest that does not belong to the new tag
-is removed with its line. The edited text is parsed back and must equal the old data with
-exactly those values changed, and it must pass the loader's checks (e.g. no `latest`), before
-it is written atomically.
+tag or digest value is replaced (the rest of its line kept), a missing tag or environment
+table is inserted as text next to the service's other environments, a missing digest as the
+line after the tag's, and a digest that does not belong to the new tag is removed with its
+line. The edited text is parsed back and must equal the old data with exactly those values
+changed, and it must pass the loader's checks (e.g. no `latest`), before it is written
+atomically.
+
+Two paths make the same edit. The fast one (CI runs these commands in a retry loop, on files
+of a thousand services) reads the file once with tomllib, finds the values' bytes with
+generator/spec/edit.py and replaces, removes or inserts exactly those. The edited text must
+read as the data read with exactly the change applied: judged from the edited table's lines
+alone where edit.confined and edit.added show that to be sound (environments in `[...]`
+tables of their own, no multi-line strings), else by tomllib reading the whole edited text.
+The loader's rules then run on that data (and the loader itself reports any problem). When
+the fast path cannot place an edit (an inline table gaining or losing a key, a multi-line or
+escaped string, a table it cannot find by its header) or the text does not read as it
+should, the slow path makes the whole edit again through tomlkit, which parses the file in
+full (seconds at a thousand services) and knows every layout; tomlkit is imported only there.
 """
 
 from __future__ import annotations
@@ -14,24 +26,25 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomlkit
-import tomlkit.items
 from attrs import frozen
 
 from generator.resolve import promotion_order
+from generator.spec import checks, edit
 from generator.spec.checks import digest_problem
-from generator.spec.errors import InputError, KeyPath, did_you_mean, format_path
-from generator.spec.load import Loaded, load_text
+from generator.spec.errors import InputError, KeyPath, Problem, did_you_mean, format_path
+from generator.spec.load import load_text, structure
 from generator.spec.locate import Locator
 from generator.spec.model import Spec
 from generator.tree import write
 
-# A table header line: `[a.b."c"]` or `[[a.b]]`, maybe indented, maybe with a comment.
-_HEADER = re.compile(r"^[ \t]*(\[\[?)([^\[\]#\n]+)(\]\]?)[ \t]*(?:#.*)?$")
+if TYPE_CHECKING:
+    import tomlkit
+    import tomlkit.items
+
 # The start of a `tag = ...` line, maybe indented, maybe under bare dotted keys (`envs.dev.`).
 _TAG_KEY = re.compile(r"(?P<prefix>[ \t]*(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*)*)tag[ \t]*=")
 
@@ -92,6 +105,20 @@ class Change:
     spec: Spec
 
 
+@frozen(kw_only=True)
+class Source:
+    """The services file as read: its text, tomllib's data of it and its spec.
+
+    `data` is None when only the loader could read the file (then only the slow path edits
+    it). With data, the spec is structured but not yet checked: the rules are applied to the
+    file as it will stand, before it is written (or, when nothing changes, as it stands).
+    """
+
+    text: str
+    data: dict[str, Any] | None
+    spec: Spec
+
+
 def set_image(
     config: Path,
     service: str,
@@ -107,8 +134,8 @@ def set_image(
     the digest recorded then, so it writes nothing if another digest has been recorded since
     (a re-run of an old intake's last job would otherwise roll the environment back).
     """
-    text = read(config)
-    spec = load_text(text, str(config)).spec
+    source = parse(config, read(config))
+    spec = source.spec
     problems = target_problems(config, spec, service, env)
     if digest is not None and (problem := digest_problem(digest)) is not None:
         problems.append(f"set-image: --digest {problem}")
@@ -117,7 +144,7 @@ def set_image(
     if problems:
         raise InputError(problems)
     target = Target(service=service, env=env, tag=tag, digest=digest, source=None)
-    return apply(config, text, spec, target)
+    return apply(config, source, target)
 
 
 def promote(config: Path, service: str, env: str, *, expect_digest: str | None = None) -> Change:
@@ -126,8 +153,8 @@ def promote(config: Path, service: str, env: str, *, expect_digest: str | None =
     `expect_digest`: copy only if the source records exactly this digest (the one the
     promote workflow's verify job verified), so nothing recorded since travels unverified.
     """
-    text = read(config)
-    spec = load_text(text, str(config)).spec
+    parsed = parse(config, read(config))
+    spec = parsed.spec
     check_target(config, spec, service, env)
     source = spec.environments[env].promote_from
     if source is None:
@@ -148,7 +175,7 @@ def promote(config: Path, service: str, env: str, *, expect_digest: str | None =
     target = Target(
         service=service, env=env, tag=source_env.tag, digest=source_env.digest, source=source
     )
-    return apply(config, text, spec, target)
+    return apply(config, parsed, target)
 
 
 def read(config: Path) -> str:
@@ -191,21 +218,248 @@ def target_problems(config: Path, spec: Spec, service: str, env: str) -> list[st
     return problems
 
 
-def apply(config: Path, text: str, spec: Spec, target: Target) -> Change:
+def parse(config: Path, text: str) -> Source:
+    """tomllib's data and the structured spec; the loader's own report of a file that does not
+    structure (it raises, with every problem located)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        data = None
+    if data is not None:
+        spec, findings = structure(data)
+        if spec is not None and not findings:
+            return Source(text=text, data=data, spec=spec)
+    return Source(text=text, data=None, spec=load_text(text, str(config)).spec)
+
+
+def apply(config: Path, source: Source, target: Target) -> Change:
     """Edit, verify, check and write; say what changed (stdout) and what the entry warns of."""
-    edit = edited(text, spec, target)
-    where = f"{format_path(target.path)} in {config}"
-    if (edit.old, edit.old_digest) == (target.tag, target.digest):
-        pinned = f" with digest {quoted(target.digest)}" if target.digest else ""
-        print(f"{where} is already {quoted(target.tag)}{pinned}: nothing to do")
-        return Change(target=target, old=edit.old, old_digest=edit.old_digest, spec=spec)
-    verify(text, edit.text, target)
+    if source.data is None:  # the loader read it, and found nothing wrong
+        return apply_slow(config, source.text, source.spec, target, loaded=True)
+    change = apply_fast(config, source, source.data, target)
+    if change is not None:
+        return change
+    return apply_slow(config, source.text, source.spec, target, loaded=False)
+
+
+def apply_fast(config: Path, source: Source, data: dict[str, Any], target: Target) -> Change | None:
+    """`apply` with the edit placed by edit.find and checked against tomllib's data; None
+    (nothing printed, nothing written) when the slow path must decide."""
+    entry = data_entry(data, target)
+    old, old_digest = (None, None) if entry is None else (entry.get("tag"), entry.get("digest"))
+    if not isinstance(old, str | None) or not isinstance(old_digest, str | None):
+        return None
+    if (old, old_digest) == (target.tag, target.digest):
+        checked(config, source.text, data, target, spec=source.spec)  # the file as it stands
+        nothing_to_do(config, target)
+        return Change(target=target, old=old, old_digest=old_digest, spec=source.spec)
+    edited = fast_edit(source.text, source.spec, target, entry)
+    if edited is None:
+        return None
+    text, at = edited
+    expected = with_values(data, target)
+    if not read_as(source.text, text, data, expected, target, added_at=at):
+        return None
     # the loader's rules (e.g. no `latest`) before writing
-    after = load_text(edit.text, str(config))
-    write.write_atomic(config.resolve(), edit.text.encode("utf-8"))
-    report(config, target, {"tag": edit.old, "digest": edit.old_digest})
-    warn_about(after, target)
-    return Change(target=target, old=edit.old, old_digest=edit.old_digest, spec=after.spec)
+    spec, warnings = checked(config, text, expected, target, before=source.text)
+    write.write_atomic(config.resolve(), text.encode("utf-8"))
+    report(config, target, {"tag": old, "digest": old_digest})
+    warn(warnings)
+    return Change(target=target, old=old, old_digest=old_digest, spec=spec)
+
+
+def read_as(
+    old: str,
+    new: str,
+    data: dict[str, Any],
+    expected: dict[str, Any],
+    target: Target,
+    *,
+    added_at: int | None = None,
+) -> bool:
+    """Whether tomllib reads the edited text `new` as `expected` (`old` read as `data`): from
+    the edited table's lines alone where edit.confined or edit.added show that suffices (a
+    file written in `[...]` tables, as gitopsgen's own), else by reading the whole text."""
+    before, after = data_entry(data, target), data_entry(expected, target)
+    if after is not None:
+        if before is not None and edit.confined(old, new, target.table, before, after):
+            return True
+        if added_at is not None and edit.added(
+            old, new, at=added_at, table=target.table, after=after, data=data
+        ):
+            return True
+    try:
+        return tomllib.loads(new) == expected
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def data_entry(data: dict[str, Any], target: Target) -> dict[str, Any] | None:
+    """The target's table in tomllib's data, None where the file does not write it
+    (structure() accepted the data, so every table on the way is one)."""
+    node: Any = data
+    for key in target.table:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def with_values(data: dict[str, Any], target: Target) -> dict[str, Any]:
+    """The data with exactly the target's values set (None: unset); `data` is not changed."""
+
+    def changed(node: dict[str, Any], path: KeyPath) -> dict[str, Any]:
+        copy = dict(node)
+        if not path:
+            for key, value in target.values.items():
+                if value is None:
+                    copy.pop(key, None)
+                else:
+                    copy[key] = value
+            return copy
+        copy[str(path[0])] = changed(node.get(str(path[0]), {}), path[1:])
+        return copy
+
+    return changed(data, target.table)
+
+
+def checked(
+    config: Path,
+    text: str,
+    data: dict[str, Any],
+    target: Target,
+    *,
+    spec: Spec | None = None,
+    before: str | None = None,
+) -> tuple[Spec, list[Problem]]:
+    """The loader's verdict on `text` (whose data is `data`): its spec and the target's
+    warnings, located. Structure and checks run on the data already parsed; any problem sends
+    the text to the loader itself, which reports every problem as it always does (the file
+    as it was read first, `before`, as the commands always did)."""
+    if spec is None:
+        spec, findings = structure(data)
+        if findings:
+            spec = None
+    if spec is None or next(iter(checks.check(spec)), None) is not None:
+        if before is not None:
+            load_text(before, str(config))
+        loaded = load_text(text, str(config))
+        return loaded.spec, [w for w in loaded.warnings if under(w.path, target.table)]
+    warnings = [
+        located(config, text, path, message, target.table)
+        for path, message in checks.warnings(spec)
+        if under(path, target.table)
+    ]
+    return spec, sorted(warnings, key=lambda p: (p.line, p.col, str(p)))
+
+
+def under(path: KeyPath, table: KeyPath) -> bool:
+    return path[: len(table)] == table
+
+
+def located(config: Path, text: str, path: KeyPath, message: str, table: KeyPath) -> Problem:
+    """A warning at its place, as the loader places it (Locator), found without scanning the
+    whole file when it is a key of the target's table."""
+    position = None
+    if len(path) == len(table) + 1:
+        found = edit.find(text, table, (str(path[-1]),))
+        if found is not None and str(path[-1]) in found.keys:
+            offset = found.keys[str(path[-1])]
+            line_start = text.rfind("\n", 0, offset) + 1
+            position = (text.count("\n", 0, offset) + 1, offset - line_start + 1)
+    line, col = position or Locator(text).locate(path)
+    return Problem(file=str(config), line=line, col=col, path=path, message=message)
+
+
+def fast_edited(text: str, spec: Spec, target: Target, entry: dict[str, Any] | None) -> str | None:
+    """The text with the tag and the digest set (or the digest removed), edited where
+    edit.find places the values; None where it cannot."""
+    edited = fast_edit(text, spec, target, entry)
+    return None if edited is None else edited[0]
+
+
+def fast_edit(
+    text: str, spec: Spec, target: Target, entry: dict[str, Any] | None
+) -> tuple[str, int | None] | None:
+    """fast_edited's text, and where a new table went into `text` (None: no new table, or
+    not as lines of its own)."""
+    has_tag = entry is not None and "tag" in entry
+    has_digest = entry is not None and "digest" in entry
+    at = None
+    if not has_tag:
+        order = promotion_order(spec.environments)
+        placed = insertion(text, order, target, has_table=entry is not None)
+        if placed is None:
+            return None
+        text, at = placed
+    found = edit.find(text, target.table, ("tag", "digest"))
+    if found is None or "tag" not in found.keys or ("digest" in found.keys) != has_digest:
+        return None
+    tag, digest = found.values["tag"], found.values.get("digest")
+    if tag is None:
+        return None
+    splices = [] if not has_tag else [replacement(tag, target.tag)]
+    if target.digest is None:
+        if has_digest:
+            if digest is None or not digest.own_line:
+                return None  # in an inline table: tomlkit rewrites its spacing
+            splices.append((digest.line_start, digest.line_end, ""))
+    elif digest is not None:
+        splices.append(replacement(digest, target.digest))
+    elif has_digest:
+        return None  # not a one-line string
+    else:
+        splices.append(digest_line_after(text, tag, target.digest))
+    ready = [splice for splice in splices if splice is not None]
+    if len(ready) != len(splices):
+        return None
+    for start, end, written in sorted(ready, reverse=True):  # from the end: offsets stay right
+        text = text[:start] + written + text[end:]
+    return text, at
+
+
+Splice = tuple[int, int, str]  # text[start:end] becomes the string
+
+
+def replacement(value: edit.Value, new: str) -> Splice | None:
+    """The string `value` replaced by `new`, written as tag_item writes it."""
+    literal = value.literal and "'" not in new and "\n" not in new
+    written = edit.string(new, literal=literal)
+    return None if written is None else (value.start, value.end, written)
+
+
+def digest_line_after(text: str, tag: edit.Value, digest: str) -> Splice | None:
+    """digest_after_tag's line, after the tag's line as edit.find found it."""
+    line = text[tag.line_start : tag.line_end]
+    match = _TAG_KEY.match(line)
+    written = edit.string(digest)
+    if match is None or tag.line_start + len(match["prefix"]) != tag.key or written is None:
+        return None  # the tag is in an inline table: tomlkit places the digest
+    newline = "\r\n" if line.endswith("\r\n") else "\n"
+    ending = "" if line.endswith("\n") else newline  # the file ended without a newline
+    return (tag.line_end, tag.line_end, f"{ending}{match['prefix']}digest = {written}{newline}")
+
+
+def apply_slow(config: Path, text: str, spec: Spec, target: Target, *, loaded: bool) -> Change:
+    """The edit through tomlkit, for every layout. The file as read must pass the loader's
+    rules first (`loaded`: it did), the edited one before it is written."""
+    if not loaded:
+        load_text(text, str(config))
+    result = edited(text, spec, target)
+    if (result.old, result.old_digest) == (target.tag, target.digest):
+        nothing_to_do(config, target)
+        return Change(target=target, old=result.old, old_digest=result.old_digest, spec=spec)
+    verify(text, result.text, target)
+    # the loader's rules (e.g. no `latest`) before writing
+    after = load_text(result.text, str(config))
+    write.write_atomic(config.resolve(), result.text.encode("utf-8"))
+    report(config, target, {"tag": result.old, "digest": result.old_digest})
+    warn(w for w in after.warnings if under(w.path, target.table))
+    return Change(target=target, old=result.old, old_digest=result.old_digest, spec=after.spec)
+
+
+def nothing_to_do(config: Path, target: Target) -> None:
+    where = f"{format_path(target.path)} in {config}"
+    pinned = f" with digest {quoted(target.digest)}" if target.digest else ""
+    print(f"{where} is already {quoted(target.tag)}{pinned}: nothing to do")
 
 
 def report(config: Path, target: Target, old: dict[str, str | None]) -> None:
@@ -221,15 +475,24 @@ def shown(value: str | None) -> str:
     return "unset" if value is None else quoted(value)
 
 
-def warn_about(after: Loaded, target: Target) -> None:
+def warn(warnings: Iterable[Problem]) -> None:
     """The edited entry's warnings (e.g. a tag without a digest), as every command prints them."""
-    for warning in after.warnings:
-        if warning.path[: len(target.table)] == target.table:
-            print(f"{warning} (warning)", file=sys.stderr)
+    for warning in warnings:
+        print(f"{warning} (warning)", file=sys.stderr)
 
 
 def quoted(value: str) -> str:
-    return tomlkit.string(value).as_string()
+    return toml_string(value)
+
+
+def toml_string(value: str, *, literal: bool = False) -> str:
+    """The value as tomlkit writes a string, without importing it unless it must escape."""
+    written = edit.string(value, literal=literal)
+    if written is not None:
+        return written
+    import tomlkit  # noqa: PLC0415 (only for a value with characters to escape)
+
+    return tomlkit.string(value, literal=literal).as_string()
 
 
 def edited(text: str, spec: Spec, target: Target) -> Edit:
@@ -241,6 +504,8 @@ def edited(text: str, spec: Spec, target: Target) -> Edit:
 
 def edited_tag(text: str, spec: Spec, target: Target) -> Edit:
     """The text with the tag set: replaced where it exists, inserted where it does not."""
+    import tomlkit  # noqa: PLC0415 (the slow path only: seconds to import and parse)
+
     doc = tomlkit.parse(text)
     table = lookup(doc, target.table)
     if table is not None and "tag" in table:
@@ -256,6 +521,8 @@ def edited_tag(text: str, spec: Spec, target: Target) -> Edit:
 
 def edited_digest(text: str, target: Target) -> tuple[str, str | None]:
     """`text` (where the tag is set) with the target's digest, and the digest it replaced."""
+    import tomlkit  # noqa: PLC0415 (the slow path only)
+
     doc = tomlkit.parse(text)
     table = lookup(doc, target.table)
     old = table.get("digest")
@@ -293,8 +560,7 @@ def digest_after_tag(text: str, target: Target) -> str | None:
     newline = "\r\n" if lines[at].endswith("\r\n") else "\n"
     if not lines[at].endswith("\n"):
         lines[at] += newline  # the file ended without a newline after the tag
-    value = tag_item(target.digest, like=None).as_string()
-    line = f"{match['prefix']}digest = {value}{newline}"
+    line = f"{match['prefix']}digest = {toml_string(target.digest)}{newline}"
     return "".join([*lines[: at + 1], line, *lines[at + 1 :]])
 
 
@@ -309,6 +575,8 @@ def lookup(doc: tomlkit.TOMLDocument, path: KeyPath) -> Any:
 
 def tag_item(tag: str, *, like: Any) -> tomlkit.items.String:
     """Keep a literal ('...') string literal when the new value can be one."""
+    import tomlkit.items  # noqa: PLC0415 (the slow path only)
+
     literal = (
         isinstance(like, tomlkit.items.String)
         and like.type == tomlkit.items.StringType.SLL
@@ -319,21 +587,12 @@ def tag_item(tag: str, *, like: Any) -> tomlkit.items.String:
 
 
 def headers(lines: list[str]) -> Iterator[Header]:
-    """Every table header line, with its key path (parsed by tomllib, so quoting is right)."""
+    """Every table header line, with its key path (quoted keys parsed by tomllib)."""
     for number, line in enumerate(lines):
-        match = _HEADER.match(line.rstrip("\r\n"))
-        if match is None or len(match[1]) != len(match[3]):
-            continue
-        try:
-            data = tomllib.loads(f"[{match[2]}]\n")
-        except tomllib.TOMLDecodeError:
-            continue  # a line inside a multi-line value that merely looks like a header
-        path: list[str] = []
-        while isinstance(data, dict) and len(data) == 1:
-            key = next(iter(data))
-            path.append(key)
-            data = data[key]
-        yield Header(line=number, path=tuple(path), array=match[1] == "[[")
+        if line.lstrip(" \t").startswith("["):
+            parsed = edit.header_path(line)
+            if parsed is not None:
+                yield Header(line=number, path=parsed[0], array=parsed[1])
 
 
 def insert_as_text(text: str, order: list[str], target: Target, *, has_table: bool) -> str | None:
@@ -342,24 +601,35 @@ def insert_as_text(text: str, order: list[str], target: Target, *, has_table: bo
     Returns None when the file does not lay the service out in header tables (inline tables,
     dotted keys): then tomlkit places the value.
     """
+    placed = insertion(text, order, target, has_table=has_table)
+    return None if placed is None else placed[0]
+
+
+def insertion(
+    text: str, order: list[str], target: Target, *, has_table: bool
+) -> tuple[str, int | None] | None:
+    """insert_as_text's text, and the offset in `text` where the lines went in (None: the
+    line before them had to get its missing newline first)."""
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     found = list(headers(lines))
-    tag_line = f"tag = {tag_item(target.tag, like=None).as_string()}{newline}"
+    tag_line = f"tag = {toml_string(target.tag)}{newline}"
     table_path = target.path[:-1]
     if has_table:
         own = [h for h in found if h.path == table_path and not h.array]
         if len(own) != 1:
             return None
         at = own[0].line + 1
-        return "".join([*lines[:at], tag_line, *lines[at:]])
+        return "".join([*lines[:at], tag_line, *lines[at:]]), None
     new_table = [newline, f"[{dotted(table_path)}]{newline}", tag_line]
     anchor = anchor_line(lines, found, order, target)
     if anchor is None:
         return None
+    offset: int | None = sum(map(len, lines[:anchor]))
     if anchor and not lines[anchor - 1].endswith("\n"):
         lines[anchor - 1] += newline  # the file ended without a newline
-    return "".join([*lines[:anchor], *new_table, *lines[anchor:]])
+        offset = None
+    return "".join([*lines[:anchor], *new_table, *lines[anchor:]]), offset
 
 
 def anchor_line(
@@ -401,6 +671,8 @@ def dotted(path: KeyPath) -> str:
 
 def insert_with_tomlkit(doc: tomlkit.TOMLDocument, target: Target) -> str:
     """The fallback for inline tables and dotted keys: tomlkit places the new value."""
+    import tomlkit  # noqa: PLC0415 (the slow path only)
+
     service = lookup(doc, ("services", target.service))
     if "envs" not in service:
         service["envs"] = tomlkit.table(is_super_table=True)
