@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 from generator.resolve import promotion_order
-from generator.spec import checks, edit
+from generator.spec import checks, depth, edit
 from generator.spec.checks import digest_problem
 from generator.spec.errors import InputError, KeyPath, Problem, did_you_mean, format_path
-from generator.spec.load import load_text, structure
+from generator.spec.load import integer_problems, load_text, structure
 from generator.spec.locate import Locator
 from generator.spec.model import Spec
 from generator.tree import write
@@ -221,10 +221,14 @@ def target_problems(config: Path, spec: Spec, service: str, env: str) -> list[st
 def parse(config: Path, text: str) -> Source:
     """tomllib's data and the structured spec; the loader's own report of a file that does not
     structure (it raises, with every problem located)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        data = None
+    data = None
+    if depth.problem(text) is None:  # else tomllib could exhaust the stack: the loader says so
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            data = None
+    if data is not None and next(integer_problems(data), None) is not None:
+        data = None  # an integer out of range: the loader's located report
     if data is not None:
         spec, findings = structure(data)
         if spec is not None and not findings:
