@@ -6,7 +6,7 @@ import difflib
 import json
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -488,23 +488,30 @@ def short_image(image: str) -> str:
     return short
 
 
-def _image_facts(before: Mapping[PairKey, Object], after: Mapping[PairKey, Object]) -> list[str]:
-    facts = []
+def _container_pairs(
+    before: Mapping[PairKey, Object], after: Mapping[PairKey, Object]
+) -> Iterator[tuple[str, Object, Object]]:
+    """(name, as it was, as it is) for each container of a workload on both sides."""
     for key, now in _workloads(after).items():
         was = before.get(key)
-        if was is None:
-            continue
-        old_containers = _containers(was)
-        for name, container in _containers(now).items():
-            old_image = str((old_containers.get(name) or {}).get("image", ""))
-            new_image = str(container.get("image", ""))
-            if old_image and old_image != new_image:
-                if split_image(old_image)[0] != split_image(new_image)[0]:
-                    facts.append(f"image {old_image} -> {new_image}")  # another repository
-                elif short_image(old_image) == short_image(new_image):
-                    facts.append(f"image {old_image} -> {new_image}")  # past 16 hex digits
-                else:
-                    facts.append(f"image {short_image(old_image)} -> {short_image(new_image)}")
+        if was is not None:
+            old_containers = _containers(was)
+            for name, container in _containers(now).items():
+                yield name, old_containers.get(name) or {}, container
+
+
+def _image_facts(before: Mapping[PairKey, Object], after: Mapping[PairKey, Object]) -> list[str]:
+    facts = []
+    for _, old_container, container in _container_pairs(before, after):
+        old_image = str(old_container.get("image", ""))
+        new_image = str(container.get("image", ""))
+        if old_image and old_image != new_image:
+            if split_image(old_image)[0] != split_image(new_image)[0]:
+                facts.append(f"image {old_image} -> {new_image}")  # another repository
+            elif short_image(old_image) == short_image(new_image):
+                facts.append(f"image {old_image} -> {new_image}")  # past 16 hex digits
+            else:
+                facts.append(f"image {short_image(old_image)} -> {short_image(new_image)}")
     return facts
 
 
@@ -536,23 +543,18 @@ def _value(value: Any) -> str:
 
 def _resource_facts(before: Mapping[PairKey, Object], after: Mapping[PairKey, Object]) -> list[str]:
     facts = []
-    for key, now in _workloads(after).items():
-        was = before.get(key)
-        if was is None:
-            continue
-        old_containers = _containers(was)
-        for name, container in _containers(now).items():
-            old = (old_containers.get(name) or {}).get("resources") or {}
-            new = container.get("resources") or {}
-            parts = [
-                f"{side} {resource} {_value((old.get(side) or {}).get(resource))}"
-                f" -> {_value((new.get(side) or {}).get(resource))}"
-                for side in ("requests", "limits")
-                for resource in sorted(set(old.get(side) or {}) | set(new.get(side) or {}))
-                if (old.get(side) or {}).get(resource) != (new.get(side) or {}).get(resource)
-            ]
-            if parts:
-                facts.append(f"{name}: {', '.join(parts)}")
+    for name, old_container, container in _container_pairs(before, after):
+        old = old_container.get("resources") or {}
+        new = container.get("resources") or {}
+        parts = [
+            f"{side} {resource} {_value((old.get(side) or {}).get(resource))}"
+            f" -> {_value((new.get(side) or {}).get(resource))}"
+            for side in ("requests", "limits")
+            for resource in sorted(set(old.get(side) or {}) | set(new.get(side) or {}))
+            if (old.get(side) or {}).get(resource) != (new.get(side) or {}).get(resource)
+        ]
+        if parts:
+            facts.append(f"{name}: {', '.join(parts)}")
     return facts
 
 
