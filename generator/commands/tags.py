@@ -221,14 +221,12 @@ def target_problems(config: Path, spec: Spec, service: str, env: str) -> list[st
 def parse(config: Path, text: str) -> Source:
     """tomllib's data and the structured spec; the loader's own report of a file that does not
     structure (it raises, with every problem located)."""
-    data = None
-    if depth.problem(text) is None:  # else tomllib could exhaust the stack: the loader says so
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            data = None
-    if data is not None and next(integer_problems(data), None) is not None:
-        data = None  # an integer out of range: the loader's located report
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        data = None
+    if data is not None and (depth.too_deep(data) or next(integer_problems(data), None)):
+        data = None  # nested too deep, an integer out of range: the loader's located report
     if data is not None:
         spec, findings = structure(data)
         if spec is not None and not findings:

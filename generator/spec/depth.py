@@ -1,15 +1,33 @@
-"""Bounds on how deep a services file nests, checked before tomllib reads it.
+"""Bounds on how deep a services file nests.
 
 tomllib (and every recursive step after it) recurses once per nested array or inline table
 and per dotted-key part: a few hundred levels exhaust Python's stack. No services file needs
 more than a handful, so past MAX_NESTING levels, or MAX_KEY_PARTS parts in a key, the file
-is refused with the position of the first level too many.
+is refused with the position of the first level too many. The parsed data's depth is the
+cheap test (tomllib's own stack overflow counts as too deep); only a file that fails it is
+scanned character by character for the place to report.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 MAX_NESTING = 32  # arrays and inline tables inside each other
 MAX_KEY_PARTS = 32  # `a.b.c` in a table header or a key
+
+
+def too_deep(data: Any) -> bool:
+    """The data nests past the bounds (a dotted key's parts nest as tables do)."""
+    stack = [(data, 0)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_NESTING:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, level + 1) for child in node)
+    return False
 
 
 def problem(text: str) -> tuple[int, int, str] | None:

@@ -254,12 +254,10 @@ def integer_problems(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, s
 
 def parse_toml(text: str, filename: str) -> dict[str, Any]:
     """tomllib, with its syntax error turned into a located problem."""
-    too_deep = depth.problem(text)
-    if too_deep is not None:
-        line, col, message = too_deep
-        raise InputError([Problem(file=filename, line=line, col=col, path=(), message=message)])
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        data = None  # nested far too deep: located below
     except tomllib.TOMLDecodeError as exc:
         line, col, message = _syntax_error_position(str(exc), text)
         message = _TOML_KEY_TUPLE.sub(_dotted_key, message)
@@ -267,6 +265,11 @@ def parse_toml(text: str, filename: str) -> dict[str, Any]:
             file=filename, line=line, col=col, path=(), message=f"TOML syntax error: {message}"
         )
         raise InputError([problem]) from None
+    if data is None or depth.too_deep(data):
+        found = depth.problem(text) or (1, 1, f"nested more than {depth.MAX_NESTING} levels deep")
+        line, col, message = found
+        raise InputError([Problem(file=filename, line=line, col=col, path=(), message=message)])
+    return data
 
 
 def _syntax_error_position(error: str, text: str) -> tuple[int, int, str]:
