@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import traceback
@@ -310,22 +311,39 @@ def load_with_warnings(config: Path, raw: bytes | None = None) -> tuple[Model, l
 
 def output_of(config: Path) -> Path:
     """`-o` when not given: `[gitops] output` of the services file, relative to its folder."""
-    import tomllib
-
     try:
         raw = config.read_bytes()
     except OSError:
         return config.parent  # the command reports the missing file itself
-    output = "."
-    # Reading 1,000 services takes 0.2 s, on the path where the build cache answers in 0.1 s:
-    # a file that never spells the key (nor an escape it could hide behind) has none.
-    if b"output" in raw or b"\\u" in raw or b"\\U" in raw:
-        try:
-            value = tomllib.loads(raw.decode()).get("gitops", {}).get("output", ".")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
-            value = "."  # the command's own load reports the file's problem, located
-        output = value if isinstance(value, str) else "."
+    value = gitops_value(raw, "output")
+    output = value if isinstance(value, str) else "."
     return Path(os.path.normpath(config.parent / output))
+
+
+_GITOPS_TABLE = re.compile(rb"(?ms)^\[gitops\][ \t]*(?:#[^\n]*)?\n(.*?)(?=^[ \t]*\[|\Z)")
+
+
+def gitops_value(raw: bytes, key: str) -> object:
+    """One `[gitops]` key of a services file, read on paths where the build cache answers in
+    0.1 s: a file that never spells the key (nor an escape it could hide behind) has none, and
+    a `[gitops]` table of its own is parsed alone (1,000 services take tomllib 0.2 s). Any other
+    layout is parsed whole; a file that does not parse has none (its load reports it)."""
+    import tomllib
+
+    if key.encode() not in raw and b"\\u" not in raw and b"\\U" not in raw:
+        return None
+    table = _GITOPS_TABLE.search(raw)
+    outside = raw if table is None else raw[: table.start()] + raw[table.end() :]
+    if table is not None and key.encode() not in outside and b"gitops" not in outside:
+        try:
+            return tomllib.loads(table.group(1).decode()).get(key)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            pass  # cut where a multi-line string holds a `[` line: parse the whole file
+    try:
+        gitops = tomllib.loads(raw.decode()).get("gitops", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    return gitops.get(key) if isinstance(gitops, dict) else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -487,14 +505,8 @@ def report_check(
 
 def allowed_foreign(raw: bytes) -> tuple[str, ...]:
     """`[gitops] allow_foreign` of a services file the build cache knows was checked."""
-    import tomllib
-
-    # Parsing 1,000 services takes a second, on the path where the cache has answered: a file
-    # that never spells the key (nor any escape a key could hide it behind) has no patterns.
-    if b"allow_foreign" not in raw and b"\\u" not in raw and b"\\U" not in raw:
-        return ()
-    patterns = tomllib.loads(raw.decode()).get("gitops", {}).get("allow_foreign", ())
-    return tuple(patterns)
+    patterns = gitops_value(raw, "allow_foreign")
+    return tuple(patterns) if isinstance(patterns, list) else ()
 
 
 def foreign_files(out: Path, known: Collection[str], allow: Sequence[str]) -> list[str]:
