@@ -104,6 +104,32 @@ def policy_application_name(env: str) -> str:
     return f"policies-{env}"
 
 
+# --- Namespaces and their RBAC (render/namespaces.py; the loader checks the group format) -----
+
+# `[platform] kubernetes_group`: the placeholders a group format may use.
+GROUP_PLACEHOLDERS = ("{org}", "{team}")
+
+
+def namespaces_file(env: str) -> str:
+    """The file (in policies/) of the Namespaces, RoleBindings, quotas and limit ranges of
+    one cluster, named like its platform Application after the first environment on it."""
+    return f"namespaces-{env}.yaml"
+
+
+def team_view_binding_name(team: str) -> str:
+    """The RoleBinding granting a team's groups the built-in `view` ClusterRole."""
+    return f"team-{team}-view"
+
+
+def kubernetes_group(group_format: str, handle: str) -> str | None:
+    """The Kubernetes group of a GitHub team `@org/team` under `[platform] kubernetes_group`
+    (`{org}` and `{team}` replaced); a user (`@alice`) is none."""
+    org, slash, team = handle.removeprefix("@").partition("/")
+    if not (slash and org and team):
+        return None
+    return group_format.replace("{org}", org).replace("{team}", team)
+
+
 def alb_action_annotation(service: str) -> str:
     """The Ingress annotation Argo Rollouts writes the canary's weights into (traffic "alb").
 

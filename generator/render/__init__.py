@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.render import argocd, github, kustomize, policies, terraform
+from generator.render import argocd, github, kustomize, namespaces, policies, terraform
 from generator.resolve import Model
 
 Renderer = Callable[[Model], dict[str, str]]
@@ -14,6 +14,7 @@ FAMILIES: tuple[Renderer, ...] = (
     terraform.render,
     argocd.render,
     policies.render,
+    namespaces.render,
     github.render,
 )
 

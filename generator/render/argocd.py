@@ -17,7 +17,7 @@ from attrs import frozen
 
 from generator import naming
 from generator.naming import gitops_repo_url
-from generator.render import policies
+from generator.render import namespaces, policies
 from generator.render.kustomize import WORKLOAD_API
 from generator.render.rollouts import traffic_routing
 from generator.render.templating import render as render_template
@@ -36,13 +36,12 @@ POLICY_PROJECT = naming.POLICY_PROJECT_NAME
 # pause, restart, skip-current-step): RBAC's `action/<group>/<kind>/<action>`, globbed
 # (Argo CD docs, operator-manual/rbac.md, "The action action").
 ROLLOUT_ACTIONS = "action/argoproj.io/Rollout/*"
-# Istio's namespace label for automatic sidecar injection.
-ISTIO_NAMESPACE_LABELS = {"istio-injection": "enabled"}
 ROLLOUT_ACTIONS_WORDS = "run the Rollout actions (resume, promote, abort, retry) of"
 # Argo CD matches an Application's destination namespace against its project even when the
 # Application deploys only cluster-scoped objects, and an empty one matches no destination
-# (argo-cd#11510). The project forbids every namespaced kind, so nothing is deployed into it:
-# it is the namespace of the engine that enforces the guard, for the reader.
+# (argo-cd#11510). A platform Application's destination is the first namespace it deploys on
+# its cluster (every object it deploys names its namespace); on a cluster where it deploys
+# none, the namespace of the engine that enforces the guard, into which nothing is deployed.
 POLICY_DESTINATION_NAMESPACE = "kyverno"
 
 
@@ -137,9 +136,15 @@ def retry_of(env: ResolvedEnv) -> dict[str, Any]:
     }
 
 
-def application_element(app: PlannedApp, meshed: set[tuple[str, str]]) -> dict[str, Any]:
-    """The list generator's parameters for one Application (read by the template and patch);
-    `meshed`: istio_namespaces."""
+def application_element(app: PlannedApp) -> dict[str, Any]:
+    """The list generator's parameters for one Application (read by the template and patch).
+
+    No managedNamespaceMetadata: the platform Application owns every Namespace (labels
+    included, render/namespaces.py), and an Application with managedNamespaceMetadata would
+    apply its labels to the same Namespace on every sync (argo-cd controller/
+    sync_namespace.go). With `createNamespace`, Argo CD only creates a namespace that does not
+    exist yet, untracked, and never changes an existing one.
+    """
     env = app.env
     return {
         "name": app.name,
@@ -153,17 +158,14 @@ def application_element(app: PlannedApp, meshed: set[tuple[str, str]]) -> dict[s
         "retired": app.retired,
         "cascade": not removal_is_gated(env),
         "ignoreDifferences": [] if app.retired else ignore_differences(app.service, env),
-        "managedNamespaceMetadata": namespace_metadata(app.service, env, meshed),
     }
 
 
 def render_applicationset(model: Model) -> str:
-    apps = planned_apps(model)
-    meshed = istio_namespaces(apps)
     return render_template(
         "argocd/applicationset.yaml",
         name=APPLICATIONSET_NAME,
-        elements=[application_element(app, meshed) for app in apps],
+        elements=[application_element(app) for app in planned_apps(model)],
         repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
     )
@@ -171,27 +173,6 @@ def render_applicationset(model: Model) -> str:
 
 def is_istio_canary(service: ResolvedService) -> bool:
     return service.canary is not None and service.canary.traffic == "istio"
-
-
-def istio_namespaces(apps: list[PlannedApp]) -> set[tuple[str, str]]:
-    """(environment, namespace) pairs where an Istio canary runs."""
-    return {(app.env.name, app.service.namespace) for app in apps if is_istio_canary(app.service)}
-
-
-def namespace_metadata(
-    service: ResolvedService, env: ResolvedEnv, meshed: set[tuple[str, str]]
-) -> dict[str, Any]:
-    """The Application's `syncPolicy.managedNamespaceMetadata`, or {} for none.
-
-    Where Argo CD creates the namespace (CreateNamespace=true) and an Istio canary runs in it,
-    the namespace gets Istio's sidecar injection label: the canary is routed by the mesh and
-    measured by its sidecars. Every Application of that namespace in the environment sets the
-    same labels, so none of them undoes another's (Argo CD applies them only together with
-    CreateNamespace=true: user-guide/sync-options.md, "Namespace Metadata").
-    """
-    if not env.create_namespace or (env.name, service.namespace) not in meshed:
-        return {}
-    return {"labels": dict(ISTIO_NAMESPACE_LABELS)}
 
 
 def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[str, Any]]:
@@ -424,6 +405,21 @@ def policy_apps(model: Model, apps: list[PlannedApp]) -> list[PolicyApp]:
     return guards
 
 
+def policy_destination(model: Model, cluster: str) -> str:
+    """The platform Application's destination namespace on `cluster` (see above)."""
+    return next(iter(namespaces.namespaces_on(model, cluster)), POLICY_DESTINATION_NAMESPACE)
+
+
+def policy_include(model: Model, guard: PolicyApp) -> str:
+    """The files of policies/ the cluster's platform Application reads: the guard, and the
+    cluster's namespaces where it has any (a glob with braces, as Argo CD's directory
+    `include` matches them: util/glob, gobwas/glob)."""
+    files = [policies.POLICY_FILE]
+    if namespaces.namespaces_on(model, guard.cluster):
+        files.append(naming.namespaces_file(guard.environments[0].name))
+    return files[0] if len(files) == 1 else "{" + ",".join(files) + "}"
+
+
 def render_policy_app(model: Model, guard: PolicyApp) -> str:
     first = guard.environments[0]
     return render_template(
@@ -434,10 +430,10 @@ def render_policy_app(model: Model, guard: PolicyApp) -> str:
         repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
         path=policies.POLICY_DIR,
-        # Exactly the rendered guard, not whatever else is placed in policies/ by hand.
-        include=policies.POLICY_FILE,
+        # Exactly the rendered files, not whatever else is placed in policies/ by hand.
+        include=policy_include(model, guard),
         cluster=guard.cluster,
-        namespace=POLICY_DESTINATION_NAMESPACE,
+        namespace=policy_destination(model, guard.cluster),
         retry=retry_of(first),
     )
 
@@ -447,20 +443,34 @@ def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
         "argocd/policy-project.yaml",
         name=POLICY_PROJECT,
         description=(
-            "The Kyverno guard: one Application per environment cluster, synced automatically; "
-            "only the platform owners may sync"
+            "The Kyverno guard, the namespaces and their RBAC: one Application per environment"
+            " cluster, synced automatically; only the platform owners may sync"
         ),
         repo_url=gitops_repo_url(model.spec.gitops.repo),
-        destinations=[
-            {"server": cluster, "namespace": POLICY_DESTINATION_NAMESPACE}
-            for cluster in sorted({guard.cluster for guard in guards})
-        ],
+        destinations=policy_destinations(model, guards),
         cluster_resources=[
             {
                 "group": policies.policy_kind(model)[0],
                 "kind": policies.policy_kind(model)[1],
                 "name": policies.POLICY_NAME,
-            }
+            },
+            *(
+                {"group": "", "kind": "Namespace", "name": name}
+                for name in namespaces.all_namespaces(model)
+            ),
         ],
+        namespaced_kinds=namespaces.namespaced_kinds(model),
         roles=[platform_role(model, POLICY_PROJECT)],
     )
+
+
+def policy_destinations(model: Model, guards: list[PolicyApp]) -> list[dict[str, str]]:
+    """Each cluster with exactly the namespaces its platform Application deploys into (or,
+    where it deploys none, the guard engine's namespace, into which nothing is deployed)."""
+    pairs = {
+        (guard.cluster, namespace)
+        for guard in guards
+        for namespace in namespaces.namespaces_on(model, guard.cluster)
+        or [POLICY_DESTINATION_NAMESPACE]
+    }
+    return [{"server": server, "namespace": namespace} for server, namespace in sorted(pairs)]

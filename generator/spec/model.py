@@ -166,6 +166,18 @@ class Platform:
             " its schemas (those `kubernetes-validate` ships)."
         ),
     )
+    # How the clusters' OIDC or IAM mapping names a GitHub team as a Kubernetes group: the
+    # subject of the teams' RoleBindings (render/namespaces.py).
+    kubernetes_group: str = field(
+        default="{org}:{team}",
+        metadata=about(
+            "The Kubernetes RBAC group of a GitHub team `@org/team`, as the clusters' OIDC or"
+            " IAM mapping names it: `{org}` and `{team}` are replaced by the team's"
+            " organisation and slug (the default `{org}:{team}` is what Dex's GitHub"
+            ' connector sends; `"oidc:{org}:{team}"` for a groups prefix `oidc:`). The'
+            " subject of each team's RoleBindings."
+        ),
+    )
 
 
 @frozen(kw_only=True)
@@ -273,6 +285,70 @@ class Resources:
 
 
 @frozen(kw_only=True)
+class Quota:
+    """`quota`: the namespace's ResourceQuota, the most all its pods together may request
+    and use (each key optional, at least one)."""
+
+    requests: ResourceSide | None = field(
+        default=None,
+        metadata=about(
+            "The most the pods' requests may add up to (`requests.cpu`, `requests.memory`)."
+        ),
+    )
+    limits: ResourceSide | None = field(
+        default=None,
+        metadata=about("The most the pods' limits may add up to (`limits.cpu`, `limits.memory`)."),
+    )
+    pods: int | None = field(
+        default=None, metadata=about("The most pods the namespace may hold (at least 1).")
+    )
+
+
+@frozen(kw_only=True)
+class LimitRange:
+    """`limit_range`: the namespace's LimitRange for containers (each key optional, at least
+    one): a container outside `min`..`max` is refused at admission."""
+
+    default_request: ResourceSide | None = field(
+        default=None,
+        metadata=about(
+            "The request of a container that sets none (gitopsgen's containers always set"
+            " theirs: this reaches injected sidecars and pods made by hand)."
+        ),
+    )
+    default: ResourceSide | None = field(
+        default=None, metadata=about("The limit of a container that sets none.")
+    )
+    min: ResourceSide | None = field(
+        default=None, metadata=about("The least a container may request.")
+    )
+    max: ResourceSide | None = field(
+        default=None, metadata=about("The most a container may have as its limit.")
+    )
+
+
+@frozen(kw_only=True)
+class NamespaceSettings:
+    """`[environments.<env>.namespaces.<namespace>]`: what the platform Application adds to
+    one namespace that services use in this environment."""
+
+    quota: Quota | None = field(
+        default=None,
+        metadata=about(
+            "`{ requests = { cpu, memory }, limits = { cpu, memory }, pods }`: a ResourceQuota."
+            " Default: none."
+        ),
+    )
+    limit_range: LimitRange | None = field(
+        default=None,
+        metadata=about(
+            "`{ default_request, default, min, max }`, each `{ cpu, memory }`: a LimitRange"
+            " for containers. Default: none."
+        ),
+    )
+
+
+@frozen(kw_only=True)
 class Environment:
     """`[environments.<env>]`, in promotion order: one Argo CD AppProject, one overlay per
     service. The table name is the environment's name (a DNS-1123 label)."""
@@ -331,6 +407,14 @@ class Environment:
         metadata=about(
             'Argo CD sync windows: `kind = "allow"|"deny"`, `schedule` (5-field cron),'
             " `duration` (Go duration), `manual_sync = false`."
+        ),
+    )
+    namespaces: dict[str, NamespaceSettings] = field(
+        factory=dict,
+        metadata=about(
+            "Per namespace that services use here: its `quota` (a ResourceQuota) and"
+            " `limit_range` (a LimitRange), deployed with the namespace by the platform"
+            " Application. Default: none."
         ),
     )
     retry: Retry | None = field(
