@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,7 +28,9 @@ from generator.spec.model import (
     Cloud,
     Environment,
     Hpa,
+    LimitRange,
     Pdb,
+    Quota,
     Resources,
     ResourceSide,
     Retry,
@@ -102,6 +105,7 @@ def check(spec: Spec) -> Found:
     yield from application_collisions(spec)
     yield from policy_application_collisions(spec)
     yield from shared_cluster_collisions(spec)
+    yield from namespace_problems(spec)
 
 
 def warnings(spec: Spec) -> Found:
@@ -127,6 +131,7 @@ def warnings(spec: Spec) -> Found:
         yield from service_warnings(name, service)
         if not list(pdb_problems(("services", name, "pdb"), service.pdb)):
             yield from pdb_drain_problems(spec, name, service, blocked_always=False)
+    yield from namespace_warnings(spec)
 
 
 def service_warnings(name: str, service: Service) -> Found:
@@ -1406,3 +1411,185 @@ def analysis_problems(where: KeyPath, analysis: Analysis) -> Found:
             f" failureLimit + consecutiveSuccessLimit ({analysis.failure_limit} + 0)),"
             " so every analysis run ends in Error and aborts the canary",
         )
+
+
+# --- namespaces: [platform] kubernetes_group, [environments.<env>.namespaces.<ns>] ---------
+# (what the platform Application deploys, render/namespaces.py)
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}?")
+
+
+def namespace_problems(spec: Spec) -> Found:
+    yield from _found(
+        ("platform", "kubernetes_group"), group_format_problem(spec.platform.kubernetes_group)
+    )
+    used = service_namespaces(spec)
+    first_on: dict[tuple[str, str], str] = {}
+    for env_name, env in spec.environments.items():
+        for namespace, settings in env.namespaces.items():
+            where: KeyPath = ("environments", env_name, "namespaces", namespace)
+            if namespace not in used:
+                hint = did_you_mean(namespace, used)
+                known = f"; services use {', '.join(sorted(used))}" if used and not hint else ""
+                yield where, f"no service uses the namespace {namespace!r}{hint}{known}"
+                continue
+            if settings.quota is None and settings.limit_range is None:
+                yield where, "sets neither quota nor limit_range: write one, or remove the table"
+            yield from quota_problems((*where, "quota"), settings.quota)
+            yield from limit_range_problems((*where, "limit_range"), settings.limit_range)
+            yield from limit_range_refusals(spec, env_name, namespace, settings.limit_range)
+            other = first_on.setdefault((env.cluster, namespace), env_name)
+            if other != env_name:
+                yield (
+                    where,
+                    f"environments {other!r} and {env_name!r} share the cluster"
+                    f" {env.cluster!r}, which has one namespace {namespace!r}: both set its"
+                    f" quota or limit range; set them in one of the two environments only",
+                )
+
+
+def service_namespaces(spec: Spec) -> set[str]:
+    return {service.namespace or name for name, service in spec.services.items()}
+
+
+def group_format_problem(text: str) -> str | None:
+    """`[platform] kubernetes_group`: `{org}` and `{team}` only, and `{team}` at least."""
+    unknown = [p for p in _PLACEHOLDER.findall(text) if p not in naming.GROUP_PLACEHOLDERS]
+    if unknown or "}" in _PLACEHOLDER.sub("", text):
+        shown = unknown[0] if unknown else "}"
+        return (
+            f"{text!r} has {shown!r}, which is not a placeholder: only {{org}} and {{team}} are"
+            " replaced (by a GitHub team's organisation and slug)"
+        )
+    if "{team}" not in text:
+        return (
+            f"{text!r} has no {{team}}: every team would be the same Kubernetes group, so each"
+            " team's RoleBindings would grant every other team too"
+        )
+    return None
+
+
+def quota_problems(where: KeyPath, quota: Quota | None) -> Found:
+    if quota is None:
+        return
+    if quota.requests is None and quota.limits is None and quota.pods is None:
+        yield where, "sets no limit: write requests, limits or pods"
+    yield from resources_problems(where, Resources(requests=quota.requests, limits=quota.limits))
+    if quota.pods is not None:
+        yield from _found((*where, "pods"), at_least(quota.pods, 1))
+
+
+# A LimitRange's sides in the order Kubernetes requires of them (ValidateLimitRange):
+# min <= defaultRequest <= default <= max, for each resource that two of them set.
+_LIMIT_RANGE_ORDER = ("min", "default_request", "default", "max")
+
+
+def limit_range_problems(where: KeyPath, limit_range: LimitRange | None) -> Found:
+    if limit_range is None:
+        return
+    sides = {key: getattr(limit_range, key) for key in _LIMIT_RANGE_ORDER}
+    if all(side is None for side in sides.values()):
+        yield where, "sets no limit: write default_request, default, min or max"
+    for key, side in sides.items():
+        if side is None:
+            continue
+        for resource in ("cpu", "memory"):
+            text = getattr(side, resource)
+            if text is not None:
+                yield from _found((*where, key, resource), quantity_problem(resource, text))
+    for resource in ("cpu", "memory"):
+        values = [
+            (key, text)
+            for key, side in sides.items()
+            if side is not None
+            and (text := getattr(side, resource)) is not None
+            and quantity_problem(resource, text) is None
+        ]
+        for (low_key, low), (high_key, high) in itertools.pairwise(values):
+            if (parse_quantity(low) or Decimal(0)) > (parse_quantity(high) or Decimal(0)):
+                yield (
+                    (*where, high_key, resource),
+                    f"{high!r} is below {low_key}.{resource} {low!r}: Kubernetes refuses a"
+                    f" LimitRange unless min <= default_request <= default <= max",
+                )
+
+
+def limit_range_refusals(
+    spec: Spec, env_name: str, namespace: str, limit_range: LimitRange | None
+) -> Found:
+    """A service deployed there whose containers the LimitRange would refuse at admission."""
+    if limit_range is None or any(True for _ in limit_range_problems((), limit_range)):
+        return  # nothing to compare, or already reported
+    env = spec.environments[env_name]
+    where: KeyPath = ("environments", env_name, "namespaces", namespace, "limit_range")
+    for name, service in sorted(spec.services.items()):
+        overrides = service.envs.get(env_name)
+        if (service.namespace or name) != namespace or overrides is None:
+            continue
+        if not overrides.tag or overrides.retired:
+            continue
+        resolved = layer_resources(env.resources, service.resources, overrides.resources)
+        for bound, key, values, word in (
+            (limit_range.max, "max", resolved.limits, "limit"),
+            (limit_range.min, "min", resolved.requests, "request"),
+        ):
+            for resource in ("cpu", "memory"):
+                edge = getattr(bound, resource) if bound is not None else None
+                text = values.get(resource)
+                if edge is None or text is None or quantity_problem(resource, text):
+                    continue
+                value, edge_value = parse_quantity(text), parse_quantity(edge)
+                if value is None or edge_value is None:
+                    continue
+                if (value > edge_value) if key == "max" else (value < edge_value):
+                    side = "above" if key == "max" else "below"
+                    yield (
+                        (*where, key, resource),
+                        f"service {name!r} runs in {env_name!r} with the {resource} {word}"
+                        f" {text!r}, {side} this {key} {edge!r}: Kubernetes would refuse its"
+                        " pods",
+                    )
+
+
+def namespace_warnings(spec: Spec) -> Found:
+    used = service_namespaces(spec)
+    for env_name, env in spec.environments.items():
+        for namespace, settings in env.namespaces.items():
+            if namespace not in used:
+                continue  # an error (namespace_problems)
+            deployed = any(
+                (service.namespace or name) == namespace
+                and env_name in service.envs
+                and (service.envs[env_name].tag or service.envs[env_name].retired)
+                for name, service in spec.services.items()
+            )
+            if not deployed:
+                yield (
+                    ("environments", env_name, "namespaces", namespace),
+                    f"nothing runs in namespace {namespace!r} in {env_name!r} yet, so it has"
+                    " no quota or limit range there until a service does",
+                )
+            quota = settings.quota
+            if quota is None or quota.requests is None or quota.limits is None:
+                continue
+            for resource in ("cpu", "memory"):
+                request = getattr(quota.requests, resource)
+                limit = getattr(quota.limits, resource)
+                if request is None or limit is None:
+                    continue
+                if quantity_problem(resource, request) or quantity_problem(resource, limit):
+                    continue
+                if (parse_quantity(request) or 0) > (parse_quantity(limit) or 0):
+                    yield (
+                        (
+                            "environments",
+                            env_name,
+                            "namespaces",
+                            namespace,
+                            "quota",
+                            "requests",
+                            resource,
+                        ),
+                        f"{request!r} is above limits.{resource} {limit!r}: every pod's request"
+                        " is at most its limit, so the requests can never reach this",
+                    )
