@@ -10,7 +10,6 @@ from ruamel.yaml import YAML
 from generator import naming
 from generator.argo.appset import expand_tree, summary
 from generator.commands.validate import validate_custom
-from generator.naming import gitops_repo_url
 from generator.render import render_tree
 from generator.render.argocd import planned_apps, removal_is_gated, sso_group
 from generator.resolve import Model, resolve
@@ -90,19 +89,8 @@ def test_sync_policy_per_environment(spec_name: str) -> None:
             assert "automated" not in policy
         create = ["CreateNamespace=true"] if env.create_namespace else []
         assert policy["syncOptions"] == create + SYNC_OPTIONS
-        namespace = app["spec"]["destination"]["namespace"]
-        meshed = any(
-            s.namespace == namespace
-            and s.canary is not None
-            and s.canary.traffic == "istio"
-            and any(p.env == env.name for p in s.placements)
-            for s in model.services
-        )
-        if env.create_namespace and meshed:
-            labels = {"istio-injection": "enabled"}
-            assert policy["managedNamespaceMetadata"] == {"labels": labels}
-        else:
-            assert "managedNamespaceMetadata" not in policy
+        # the platform Application owns the Namespace and its labels (test_namespaces.py)
+        assert "managedNamespaceMetadata" not in policy
         assert policy["retry"] == {
             "limit": env.retry.limit,
             "backoff": {
@@ -193,35 +181,12 @@ def test_trading_engine_canary_weights_are_ignored_where_it_runs() -> None:
     assert [e["kind"] for e in apps["payments-api-dev"]["spec"]["ignoreDifferences"]] == ["Rollout"]
 
 
-def test_istio_canary_namespaces_that_argo_cd_creates_get_sidecar_injection() -> None:
-    apps = {app["metadata"]["name"]: app for app in generated("reference")}
-    injected = {"labels": {"istio-injection": "enabled"}}
-    for env in ("dev", "staging"):  # create_namespace = true there; prod's pre-exist
-        policy = apps[f"trading-engine-{env}"]["spec"]["syncPolicy"]
-        assert policy["managedNamespaceMetadata"] == injected
-        assert "CreateNamespace=true" in policy["syncOptions"]
-        assert validate_custom(apps[f"trading-engine-{env}"]) == []
-    # payments (an ALB canary and a worker) and orders run no Istio canary
-    for name, app in apps.items():
-        if not name.startswith("trading-engine-"):
-            assert "managedNamespaceMetadata" not in app["spec"]["syncPolicy"], name
-
-
-def test_every_application_in_a_meshed_namespace_sets_the_same_labels() -> None:
-    # orders-api (a Deployment) moved into trading-engine's namespace: each Application of the
-    # namespace sets its labels, so they must agree, or each sync would undo the other's.
-    text = (SPECS / "reference.toml").read_text(encoding="utf-8")
-    text = text.replace('namespace = "orders"', 'namespace = "trading"')
-    spec = load_text(text, "reference.toml").spec
-    apps = expand_tree(render_tree(resolve(spec)), gitops_repo_url(spec.gitops.repo), "main")
-    names = {
-        app["metadata"]["name"]: app["spec"]["syncPolicy"].get("managedNamespaceMetadata")
-        for app in apps
-    }
-    injected = {"labels": {"istio-injection": "enabled"}}
-    assert names["orders-api-dev"] == names["trading-engine-dev"] == injected
-    assert names["orders-api-staging"] == names["trading-engine-staging"] == injected
-    assert names["orders-api-prod"] is None  # prod's namespaces pre-exist (no CreateNamespace)
+def test_no_application_manages_its_namespace_metadata(spec_name: str) -> None:
+    # The platform Application owns every Namespace, labels included; managedNamespaceMetadata
+    # would apply the Application's labels to the same object on every sync.
+    for app in generated(spec_name):
+        assert "managedNamespaceMetadata" not in app["spec"]["syncPolicy"]
+        assert validate_custom(app) == []
 
 
 def test_payments_api_replicas_are_ignored_everywhere() -> None:

@@ -214,13 +214,23 @@ def guard_apps(tree: dict[str, str]) -> list[dict[str, Any]]:
     return [load(text) for path, text in tree.items() if path.startswith("argocd/policies/")]
 
 
+def included_files(include: str) -> list[str]:
+    """The files a directory source's `include` names: one file, or `{a,b}` (Argo CD matches
+    it with util/glob, gobwas/glob, against each file's path below `path`), no wildcards."""
+    names = include[1:-1].split(",") if include.startswith("{") else [include]
+    assert include.startswith("{") == include.endswith("}")
+    assert not any(ch in name for name in names for ch in "*?[]{}/\\")
+    return names
+
+
 def objects_read_by(app: dict[str, Any], tree: dict[str, str]) -> list[dict[str, Any]]:
-    """What Argo CD deploys for a directory source with one `include`: that file of `path`."""
+    """What Argo CD deploys for a directory source (not recursive) with an `include`: those
+    files of `path`, in order."""
     source = app["spec"]["source"]
     assert set(source["directory"]) == {"include"}
-    assert not any(ch in source["directory"]["include"] for ch in "*?[{")
-    path = f"{source['path']}/{source['directory']['include']}"
-    return [doc for doc in YAML(typ="safe", pure=True).load_all(tree[path]) if doc]
+    paths = [f"{source['path']}/{name}" for name in included_files(source["directory"]["include"])]
+    reader = YAML(typ="safe", pure=True)
+    return [doc for path in paths for doc in reader.load_all(tree[path]) if doc]
 
 
 def test_one_guard_application_per_environment_cluster(spec_name: str) -> None:
@@ -234,13 +244,17 @@ def test_one_guard_application_per_environment_cluster(spec_name: str) -> None:
         assert app["kind"] == "Application"
         assert app["metadata"]["namespace"] == "argocd"
         assert app["spec"]["project"] == "platform-policies"
+        used = sorted({s.namespace for s in model.services if env.name in s.application_envs})
+        include = f"{{require-argocd-managed-by.yaml,namespaces-{env.name}.yaml}}"
         assert app["spec"]["source"] == {
             "repoURL": f"https://github.com/{model.spec.gitops.repo}.git",
             "targetRevision": model.spec.gitops.branch,
             "path": "policies",
-            "directory": {"include": "require-argocd-managed-by.yaml"},
+            "directory": {"include": include if used else "require-argocd-managed-by.yaml"},
         }
-        assert app["spec"]["destination"] == {"server": env.cluster, "namespace": "kyverno"}
+        # a namespace it deploys into (Argo CD wants one its project permits), else kyverno's
+        destination = used[0] if used else "kyverno"
+        assert app["spec"]["destination"] == {"server": env.cluster, "namespace": destination}
         assert app["spec"]["info"] == [{"name": "Environments", "value": env.name}]
         # self-healing everywhere, prod included: no sync window applies to this project
         sync = app["spec"]["syncPolicy"]
@@ -254,7 +268,9 @@ def test_one_guard_application_per_environment_cluster(spec_name: str) -> None:
         # deleting the Application must not delete the guard
         assert "finalizers" not in app["metadata"]
         assert validate.validate_custom(app) == []
-        assert objects_read_by(app, tree) == [policy(spec_name)]
+        assert objects_read_by(app, tree)[0] == policy(spec_name)
+        namespaces = [o for o in objects_read_by(app, tree)[1:] if o["kind"] == "Namespace"]
+        assert [o["metadata"]["name"] for o in namespaces] == used
 
 
 def test_reference_guard_reaches_prod_automatically() -> None:
@@ -279,6 +295,10 @@ def permitted(project: dict[str, Any], app: dict[str, Any], objects: list[dict[s
     for obj in objects:
         group = obj["apiVersion"].rpartition("/")[0]
         if "namespace" in obj["metadata"]:
+            # each namespaced object's own namespace, on the Application's cluster
+            where = {"server": destination["server"], "namespace": obj["metadata"]["namespace"]}
+            if where not in spec["destinations"]:
+                return False
             whitelist = spec.get("namespaceResourceWhitelist")
             if whitelist is not None and not any(
                 (w["group"], w["kind"]) == (group, obj["kind"]) for w in whitelist
@@ -307,29 +327,48 @@ def test_guard_project_permits_exactly_what_its_applications_use(spec_name: str)
     apps = guard_apps(tree)
     spec = project["spec"]
     assert spec["sourceRepos"] == sorted({a["spec"]["source"]["repoURL"] for a in apps})
-    used = sorted(
+    # exactly the namespaces each Application deploys into on its cluster (its destination
+    # among them), and on a cluster with none the guard engine's namespace
+    used = {
+        (app["spec"]["destination"]["server"], obj["metadata"]["namespace"])
+        for app in apps
+        for obj in objects_read_by(app, tree)
+        if "namespace" in obj["metadata"]
+    }
+    used |= {
         (a["spec"]["destination"]["server"], a["spec"]["destination"]["namespace"]) for a in apps
-    )
-    assert [(d["server"], d["namespace"]) for d in spec["destinations"]] == used
+    }
+    assert [(d["server"], d["namespace"]) for d in spec["destinations"]] == sorted(used)
     deployed = [obj for app in apps for obj in objects_read_by(app, tree)]
-    assert all("namespace" not in obj["metadata"] for obj in deployed)  # all cluster-scoped
-    kinds = {
+    cluster_scoped = {
         (obj["apiVersion"].rpartition("/")[0], obj["kind"], obj["metadata"]["name"])
         for obj in deployed
+        if "namespace" not in obj["metadata"]
     }
-    assert [(w["group"], w["kind"], w["name"]) for w in spec["clusterResourceWhitelist"]] == sorted(
-        kinds
-    )
+    whitelist = [(w["group"], w["kind"], w["name"]) for w in spec["clusterResourceWhitelist"]]
+    assert sorted(whitelist) == sorted(cluster_scoped)
     group, kind = policy(spec_name)["apiVersion"].rpartition("/")[0], policy(spec_name)["kind"]
-    assert spec["clusterResourceWhitelist"] == [
-        {"group": group, "kind": kind, "name": "require-argocd-managed-by"}
-    ]
+    assert whitelist[0] == (group, kind, "require-argocd-managed-by")
     assert (group, kind) in {
         ("kyverno.io", "ClusterPolicy"),
         ("policies.kyverno.io", "ValidatingPolicy"),
     }
-    # empty, not absent: Argo CD permits every namespaced kind when the whitelist is absent
-    assert spec["namespaceResourceWhitelist"] == []
+    # the guard, and Namespaces by name: every other cluster-scoped object is refused
+    assert {entry[1] for entry in whitelist[1:]} == {"Namespace"}
+    namespaced = {
+        (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+        for obj in deployed
+        if "namespace" in obj["metadata"]
+    }
+    # present (an absent whitelist permits every namespaced kind) and exact
+    assert [(w["group"], w["kind"]) for w in spec["namespaceResourceWhitelist"]] == sorted(
+        namespaced
+    )
+    assert namespaced <= {
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("", "ResourceQuota"),
+        ("", "LimitRange"),
+    }
     assert not any("*" in str(value) for d in spec["destinations"] for value in d.values())
     for app in apps:
         assert permitted(project, app, objects_read_by(app, tree))
@@ -350,18 +389,24 @@ def test_guard_project_refuses_what_it_does_not_use() -> None:
     (app, *_) = guard_apps(tree)
     objects = objects_read_by(app, tree)
     other_policy = {**objects[0], "metadata": {"name": "something-else"}}
-    namespaced = {
+    namespace = app["spec"]["destination"]["namespace"]
+    other_kind = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "x", "namespace": "kyverno"},
+        "metadata": {"name": "x", "namespace": namespace},
     }
+    binding = next(obj for obj in objects if obj["kind"] == "RoleBinding")
+    elsewhere_binding = {**binding, "metadata": {**binding["metadata"], "namespace": "kyverno"}}
+    other_namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-x"}}
     elsewhere = {
         **app,
-        "spec": {**app["spec"], "destination": {"server": "https://other", "namespace": "kyverno"}},
+        "spec": {**app["spec"], "destination": {"server": "https://other", "namespace": namespace}},
     }
     assert permitted(project, app, objects)
     assert not permitted(project, app, [other_policy])
-    assert not permitted(project, app, [namespaced])
+    assert not permitted(project, app, [other_kind])
+    assert not permitted(project, app, [elsewhere_binding])
+    assert not permitted(project, app, [other_namespace])
     assert not permitted(project, elsewhere, objects)
 
 
@@ -400,8 +445,13 @@ def test_environments_sharing_a_cluster_share_one_guard_application() -> None:
         {"name": "Environments", "value": "dev, staging"}
     ]
     project = load(tree[POLICY_PROJECT_PATH])
-    assert [d["server"] for d in project["spec"]["destinations"]] == sorted(
+    assert sorted({d["server"] for d in project["spec"]["destinations"]}) == sorted(
         [dev.cluster, prod.cluster]
+    )
+    # one file of the shared cluster's namespaces, named like its Application
+    assert "policies/namespaces-staging.yaml" not in tree
+    assert apps["policies-dev"]["spec"]["source"]["directory"]["include"] == (
+        "{require-argocd-managed-by.yaml,namespaces-dev.yaml}"
     )
 
 
