@@ -82,10 +82,13 @@ def render(model: Model) -> dict[str, str]:
     for env in model.environments:
         files[f"argocd/projects/{env.name}.yaml"] = render_project(model, env, apps)
     guard_apps = policy_apps(model, apps)
+    plans = namespaces.cluster_plans(model)
     if guard_apps:
-        files[f"argocd/projects/{POLICY_PROJECT}.yaml"] = render_policy_project(model, guard_apps)
+        files[f"argocd/projects/{POLICY_PROJECT}.yaml"] = render_policy_project(
+            model, guard_apps, plans
+        )
     for guard in guard_apps:
-        files[f"argocd/policies/{guard.name}.yaml"] = render_policy_app(model, guard)
+        files[f"argocd/policies/{guard.name}.yaml"] = render_policy_app(model, guard, plans)
     return files
 
 
@@ -405,22 +408,22 @@ def policy_apps(model: Model, apps: list[PlannedApp]) -> list[PolicyApp]:
     return guards
 
 
-def policy_destination(model: Model, cluster: str) -> str:
+def policy_destination(plans: list[namespaces.ClusterPlan], cluster: str) -> str:
     """The platform Application's destination namespace on `cluster` (see above)."""
-    return next(iter(namespaces.namespaces_on(model, cluster)), POLICY_DESTINATION_NAMESPACE)
+    return next(iter(namespaces.namespaces_on(plans, cluster)), POLICY_DESTINATION_NAMESPACE)
 
 
-def policy_include(model: Model, guard: PolicyApp) -> str:
+def policy_include(plans: list[namespaces.ClusterPlan], guard: PolicyApp) -> str:
     """The files of policies/ the cluster's platform Application reads: the guard, and the
     cluster's namespaces where it has any (a glob with braces, as Argo CD's directory
     `include` matches them: util/glob, gobwas/glob)."""
     files = [policies.POLICY_FILE]
-    if namespaces.namespaces_on(model, guard.cluster):
+    if namespaces.namespaces_on(plans, guard.cluster):
         files.append(naming.namespaces_file(guard.environments[0].name))
     return files[0] if len(files) == 1 else "{" + ",".join(files) + "}"
 
 
-def render_policy_app(model: Model, guard: PolicyApp) -> str:
+def render_policy_app(model: Model, guard: PolicyApp, plans: list[namespaces.ClusterPlan]) -> str:
     first = guard.environments[0]
     return render_template(
         "argocd/policy-application.yaml",
@@ -431,14 +434,16 @@ def render_policy_app(model: Model, guard: PolicyApp) -> str:
         branch=model.spec.gitops.branch,
         path=policies.POLICY_DIR,
         # Exactly the rendered files, not whatever else is placed in policies/ by hand.
-        include=policy_include(model, guard),
+        include=policy_include(plans, guard),
         cluster=guard.cluster,
-        namespace=policy_destination(model, guard.cluster),
+        namespace=policy_destination(plans, guard.cluster),
         retry=retry_of(first),
     )
 
 
-def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
+def render_policy_project(
+    model: Model, guards: list[PolicyApp], plans: list[namespaces.ClusterPlan]
+) -> str:
     return render_template(
         "argocd/policy-project.yaml",
         name=POLICY_PROJECT,
@@ -447,7 +452,7 @@ def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
             " cluster, synced automatically; only the platform owners may sync"
         ),
         repo_url=gitops_repo_url(model.spec.gitops.repo),
-        destinations=policy_destinations(model, guards),
+        destinations=policy_destinations(plans, guards),
         cluster_resources=[
             {
                 "group": policies.policy_kind(model)[0],
@@ -456,21 +461,23 @@ def render_policy_project(model: Model, guards: list[PolicyApp]) -> str:
             },
             *(
                 {"group": "", "kind": "Namespace", "name": name}
-                for name in namespaces.all_namespaces(model)
+                for name in namespaces.all_namespaces(plans)
             ),
         ],
-        namespaced_kinds=namespaces.namespaced_kinds(model),
+        namespaced_kinds=namespaces.namespaced_kinds(plans),
         roles=[platform_role(model, POLICY_PROJECT)],
     )
 
 
-def policy_destinations(model: Model, guards: list[PolicyApp]) -> list[dict[str, str]]:
+def policy_destinations(
+    plans: list[namespaces.ClusterPlan], guards: list[PolicyApp]
+) -> list[dict[str, str]]:
     """Each cluster with exactly the namespaces its platform Application deploys into (or,
     where it deploys none, the guard engine's namespace, into which nothing is deployed)."""
     pairs = {
         (guard.cluster, namespace)
         for guard in guards
-        for namespace in namespaces.namespaces_on(model, guard.cluster)
+        for namespace in namespaces.namespaces_on(plans, guard.cluster)
         or [POLICY_DESTINATION_NAMESPACE]
     }
     return [{"server": server, "namespace": namespace} for server, namespace in sorted(pairs)]

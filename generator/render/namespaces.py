@@ -87,19 +87,32 @@ def cluster_plans(model: Model) -> list[ClusterPlan]:
     by_cluster: dict[str, list[ResolvedEnv]] = {}
     for env in model.environments:
         by_cluster.setdefault(env.cluster, []).append(env)
+    used = namespaces_used(model)
     return [
         ClusterPlan(
             env=envs[0].name,
             cluster=cluster,
             environments=tuple(env.name for env in envs),
-            namespaces=tuple(namespace_plans(model, envs)),
+            namespaces=tuple(namespace_plans(model, envs, used)),
         )
         for cluster, envs in by_cluster.items()
     ]
 
 
-def namespace_plans(model: Model, envs: list[ResolvedEnv]) -> list[NamespacePlan]:
-    """The namespaces services of `envs` (one cluster's) use, with what each gets there."""
+def namespaces_used(model: Model) -> dict[str, set[str]]:
+    """Per environment, the namespaces where a service has an Application."""
+    used: dict[str, set[str]] = {env.name: set() for env in model.environments}
+    for service in model.services:
+        for env in service.application_envs:
+            used.setdefault(env, set()).add(service.namespace)
+    return used
+
+
+def namespace_plans(
+    model: Model, envs: list[ResolvedEnv], used: dict[str, set[str]]
+) -> list[NamespacePlan]:
+    """The namespaces services of `envs` (one cluster's) use, with what each gets there;
+    `used`: namespaces_used."""
     names = {env.name for env in envs}
     teams: dict[str, set[str]] = {}
     meshed: set[str] = set()
@@ -115,7 +128,7 @@ def namespace_plans(model: Model, envs: list[ResolvedEnv]) -> list[NamespacePlan
             model.spec.environments[env.name].namespaces[namespace]
             for env in envs
             if namespace in model.spec.environments[env.name].namespaces
-            and uses(model, env.name, namespace)
+            and namespace in used[env.name]
         ]
         # The loader refuses two environments of one cluster setting the same namespace's.
         quota = next((s.quota for s in settings if s.quota is not None), None)
@@ -132,29 +145,19 @@ def namespace_plans(model: Model, envs: list[ResolvedEnv]) -> list[NamespacePlan
     return plans
 
 
-def uses(model: Model, env: str, namespace: str) -> bool:
-    """Whether a service has an Application in `namespace` in the environment `env`."""
-    return any(s.namespace == namespace and env in s.application_envs for s in model.services)
+def namespaces_on(plans: list[ClusterPlan], cluster: str) -> list[str]:
+    """The namespaces the platform Application of `cluster` deploys (`plans`: cluster_plans)."""
+    return [ns.name for plan in plans if plan.cluster == cluster for ns in plan.namespaces]
 
 
-def namespaces_on(model: Model, cluster: str) -> list[str]:
-    """The namespaces the platform Application of `cluster` deploys."""
-    return [
-        ns.name
-        for plan in cluster_plans(model)
-        if plan.cluster == cluster
-        for ns in plan.namespaces
-    ]
-
-
-def all_namespaces(model: Model) -> list[str]:
+def all_namespaces(plans: list[ClusterPlan]) -> list[str]:
     """Every namespace some cluster's file holds (the guard names exactly these)."""
-    return sorted({ns.name for plan in cluster_plans(model) for ns in plan.namespaces})
+    return sorted({ns.name for plan in plans for ns in plan.namespaces})
 
 
-def namespaced_kinds(model: Model) -> list[dict[str, str]]:
+def namespaced_kinds(plans: list[ClusterPlan]) -> list[dict[str, str]]:
     """The namespaced kinds the files hold, as an AppProject whitelist names them."""
-    namespaces = [ns for plan in cluster_plans(model) for ns in plan.namespaces]
+    namespaces = [ns for plan in plans for ns in plan.namespaces]
     kinds = [{"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"}] if namespaces else []
     if any(ns.limit_range is not None for ns in namespaces):
         kinds.append({"group": "", "kind": "LimitRange"})

@@ -1424,6 +1424,7 @@ def namespace_problems(spec: Spec) -> Found:
         ("platform", "kubernetes_group"), group_format_problem(spec.platform.kubernetes_group)
     )
     used = service_namespaces(spec)
+    residents = namespace_residents(spec)
     first_on: dict[tuple[str, str], str] = {}
     for env_name, env in spec.environments.items():
         for namespace, settings in env.namespaces.items():
@@ -1437,7 +1438,9 @@ def namespace_problems(spec: Spec) -> Found:
                 yield where, "sets neither quota nor limit_range: write one, or remove the table"
             yield from quota_problems((*where, "quota"), settings.quota)
             yield from limit_range_problems((*where, "limit_range"), settings.limit_range)
-            yield from limit_range_refusals(spec, env_name, namespace, settings.limit_range)
+            yield from limit_range_refusals(
+                spec, env_name, namespace, residents[namespace], settings.limit_range
+            )
             other = first_on.setdefault((env.cluster, namespace), env_name)
             if other != env_name:
                 yield (
@@ -1450,6 +1453,14 @@ def namespace_problems(spec: Spec) -> Found:
 
 def service_namespaces(spec: Spec) -> set[str]:
     return {service.namespace or name for name, service in spec.services.items()}
+
+
+def namespace_residents(spec: Spec) -> dict[str, list[str]]:
+    """Each namespace's services, sorted by name."""
+    residents: dict[str, list[str]] = {}
+    for name in sorted(spec.services):
+        residents.setdefault(spec.services[name].namespace or name, []).append(name)
+    return residents
 
 
 def group_format_problem(text: str) -> str | None:
@@ -1515,16 +1526,18 @@ def limit_range_problems(where: KeyPath, limit_range: LimitRange | None) -> Foun
 
 
 def limit_range_refusals(
-    spec: Spec, env_name: str, namespace: str, limit_range: LimitRange | None
+    spec: Spec, env_name: str, namespace: str, residents: list[str], limit_range: LimitRange | None
 ) -> Found:
-    """A service deployed there whose containers the LimitRange would refuse at admission."""
+    """A service deployed there (`residents`: the services of the namespace, sorted) whose
+    containers the LimitRange would refuse at admission."""
     if limit_range is None or any(True for _ in limit_range_problems((), limit_range)):
         return  # nothing to compare, or already reported
     env = spec.environments[env_name]
     where: KeyPath = ("environments", env_name, "namespaces", namespace, "limit_range")
-    for name, service in sorted(spec.services.items()):
+    for name in residents:
+        service = spec.services[name]
         overrides = service.envs.get(env_name)
-        if (service.namespace or name) != namespace or overrides is None:
+        if overrides is None:
             continue
         if not overrides.tag or overrides.retired:
             continue
@@ -1552,16 +1565,15 @@ def limit_range_refusals(
 
 
 def namespace_warnings(spec: Spec) -> Found:
-    used = service_namespaces(spec)
+    residents = namespace_residents(spec)
     for env_name, env in spec.environments.items():
         for namespace, settings in env.namespaces.items():
-            if namespace not in used:
+            if namespace not in residents:
                 continue  # an error (namespace_problems)
             deployed = any(
-                (service.namespace or name) == namespace
-                and env_name in service.envs
-                and (service.envs[env_name].tag or service.envs[env_name].retired)
-                for name, service in spec.services.items()
+                (overrides := spec.services[name].envs.get(env_name)) is not None
+                and (overrides.tag or overrides.retired)
+                for name in residents[namespace]
             )
             if not deployed:
                 yield (
