@@ -577,6 +577,35 @@ WARNING_CASES = [
         ],
     ),
     ("a-valid-quota", BASE + DEV_HELLO + 'quota = { requests = { cpu = "4" }, pods = 9 }\n', []),
+    (
+        "quota-below-what-the-services-need",
+        edit("auto_sync = true", "auto_sync = true\nreplicas = 2")
+        + "\n[environments.dev.namespaces.hello]\n"
+        + 'quota = { requests = { cpu = "150m", memory = "64Mi" }, limits = { memory = "1Gi" },'
+        " pods = 1 }\n",
+        [
+            "35:24: environments.dev.namespaces.hello.quota.requests.cpu: '150m' is below the"
+            " 0.2 CPU the services in 'hello' need in 'dev' at their most replicas: Kubernetes"
+            " refuses the pods past it (scale-ups, rollouts)",
+            "35:38: environments.dev.namespaces.hello.quota.requests.memory: '64Mi' is below"
+            " the 256Mi memory the services in 'hello' need in 'dev' at their most replicas:"
+            " Kubernetes refuses the pods past it (scale-ups, rollouts)",
+            "35:86: environments.dev.namespaces.hello.quota.pods: 1 is below the 2 pods the"
+            " services in 'hello' run in 'dev' at their most replicas: Kubernetes refuses the"
+            " pods past it (scale-ups, and the extra pods of a rollout)",
+        ],
+    ),
+    (
+        "quota-below-the-hpa-max",
+        edit('repo = "acme/hello"', 'repo = "acme/hello"\nhpa = { min = 1, max = 4 }')
+        + "\n[environments.dev.namespaces.hello]\n"
+        + 'quota = { limits = { cpu = "1500m", memory = "1Gi" } }\n',
+        [
+            "35:22: environments.dev.namespaces.hello.quota.limits.cpu: '1500m' is below the 2"
+            " CPU the services in 'hello' need in 'dev' at their most replicas: Kubernetes"
+            " refuses the pods past it (scale-ups, rollouts)",
+        ],
+    ),
 ]
 
 

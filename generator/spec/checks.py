@@ -1581,6 +1581,9 @@ def namespace_warnings(spec: Spec) -> Found:
                     f"nothing runs in namespace {namespace!r} in {env_name!r} yet, so it has"
                     " no quota or limit range there until a service does",
                 )
+            yield from quota_headroom(
+                spec, env_name, namespace, residents[namespace], settings.quota
+            )
             quota = settings.quota
             if quota is None or quota.requests is None or quota.limits is None:
                 continue
@@ -1605,3 +1608,68 @@ def namespace_warnings(spec: Spec) -> Found:
                         f"{request!r} is above limits.{resource} {limit!r}: every pod's request"
                         " is at most its limit, so the requests can never reach this",
                     )
+
+
+def quota_headroom(
+    spec: Spec, env_name: str, namespace: str, residents: list[str], quota: Quota | None
+) -> Found:
+    """A quota below what the services deployed there need at their most replicas (the HPA's
+    `max`, else the replica count), one container each: scaling up or rolling out past it is
+    refused (a warning: a quota may mean to hold them back)."""
+    if quota is None or any(True for _ in quota_problems((), quota)):
+        return
+    env = spec.environments[env_name]
+    need: dict[str, Decimal] = {}
+    pods = 0
+    for name in residents:
+        service = spec.services[name]
+        overrides = service.envs.get(env_name)
+        if overrides is None or not overrides.tag or overrides.retired:
+            continue
+        hpa = merge_hpa(service.hpa, overrides.hpa)
+        replicas = (
+            hpa.max
+            if hpa is not None
+            else next(
+                n for n in (overrides.replicas, service.replicas, env.replicas) if n is not None
+            )
+        )
+        pods += replicas
+        resolved = layer_resources(env.resources, service.resources, overrides.resources)
+        for side, values in (("requests", resolved.requests), ("limits", resolved.limits)):
+            for resource, text in values.items():
+                value = parse_quantity(text) if quantity_problem(resource, text) is None else None
+                if value is not None:
+                    key = f"{side}.{resource}"
+                    need[key] = need.get(key, Decimal(0)) + value * replicas
+    where: KeyPath = ("environments", env_name, "namespaces", namespace, "quota")
+    for side, bounds in (("requests", quota.requests), ("limits", quota.limits)):
+        for resource in ("cpu", "memory"):
+            bound: str | None = getattr(bounds, resource) if bounds is not None else None
+            key = f"{side}.{resource}"
+            if bound is None or key not in need:
+                continue
+            allowed = parse_quantity(bound) or Decimal(0)
+            if need[key] > allowed:
+                yield (
+                    (*where, side, resource),
+                    f"{bound!r} is below the {_show(need[key], resource)} the services in"
+                    f" {namespace!r} need in {env_name!r} at their most replicas: Kubernetes"
+                    " refuses the pods past it (scale-ups, rollouts)",
+                )
+    if quota.pods is not None and pods > quota.pods:
+        yield (
+            (*where, "pods"),
+            f"{quota.pods} is below the {pods} pods the services in {namespace!r} run in"
+            f" {env_name!r} at their most replicas: Kubernetes refuses the pods past it"
+            " (scale-ups, and the extra pods of a rollout)",
+        )
+
+
+def _show(value: Decimal, resource: str) -> str:
+    """A quantity for a message: cores with up to 3 decimals, memory in Mi or Gi."""
+    if resource == "cpu":
+        return f"{value.normalize():f} CPU"
+    if value % 2**30 == 0:
+        return f"{value / 2**30:f}Gi memory"
+    return f"{(value / 2**20).quantize(Decimal(1))}Mi memory"
