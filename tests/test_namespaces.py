@@ -536,6 +536,27 @@ CASES = [
         ],
     ),
     (
+        "a-system-namespace",
+        edit('repo = "acme/hello"', 'repo = "acme/hello"\nnamespace = "kube-system"'),
+        [
+            "28:1: services.hello.namespace: namespace 'kube-system' is a system namespace"
+            " (Kubernetes reserves the prefix 'kube-'): the platform Application would own it,"
+            " enforce Pod Security restricted on all it runs, and the guard would refuse its"
+            " other workloads; give the service a namespace of its own"
+        ],
+    ),
+    (
+        "a-service-named-after-a-system-namespace",
+        edit("[services.hello]", "[services.argocd]").replace(
+            "[services.hello.envs.dev]", "[services.argocd.envs.dev]"
+        ),
+        [
+            "25:11: services.argocd: namespace 'argocd' is Argo CD's namespace: the platform"
+            " Application would own it, enforce Pod Security restricted on all it runs, and the"
+            " guard would refuse its other workloads; give the service a namespace of its own"
+        ],
+    ),
+    (
         "one-cluster-one-namespace-settings",
         edit('cluster = "https://prod.example.com"', 'cluster = "https://dev.example.com"')
         + '\n[services.other]\nteam = "web"\nnamespace = "hello"\n\n[services.other.envs.prod]'

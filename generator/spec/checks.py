@@ -1423,6 +1423,15 @@ def namespace_problems(spec: Spec) -> Found:
     yield from _found(
         ("platform", "kubernetes_group"), group_format_problem(spec.platform.kubernetes_group)
     )
+    for name, service in spec.services.items():
+        why = system_namespace(service.namespace or name)
+        if why is not None:
+            yield (
+                ("services", name, "namespace") if service.namespace else ("services", name),
+                f"namespace {service.namespace or name!r} is {why}: the platform Application"
+                " would own it, enforce Pod Security restricted on all it runs, and the guard"
+                " would refuse its other workloads; give the service a namespace of its own",
+            )
     used = service_namespaces(spec)
     residents = namespace_residents(spec)
     first_on: dict[tuple[str, str], str] = {}
@@ -1449,6 +1458,23 @@ def namespace_problems(spec: Spec) -> Found:
                     f" {env.cluster!r}, which has one namespace {namespace!r}: both set its"
                     f" quota or limit range; set them in one of the two environments only",
                 )
+
+
+# Namespaces of the cluster's own components, which no service may take (and so no platform
+# Application may own): Kubernetes reserves `kube-` (kube-system, kube-public, kube-node-lease).
+SYSTEM_NAMESPACES = {
+    "default": "Kubernetes' default namespace",
+    "argocd": "Argo CD's namespace",
+    "kyverno": "Kyverno's namespace, the guard's engine",
+    "istio-system": "Istio's namespace",
+}
+
+
+def system_namespace(namespace: str) -> str | None:
+    """Why `namespace` belongs to the cluster's own components, or None."""
+    if namespace.startswith("kube-"):
+        return "a system namespace (Kubernetes reserves the prefix 'kube-')"
+    return SYSTEM_NAMESPACES.get(namespace)
 
 
 def service_namespaces(spec: Spec) -> set[str]:
