@@ -19,7 +19,7 @@ from generator.resolve import (  # resolve owns these rules
     promotion_order,
     registry_of,
 )
-from generator.spec import pin, versions
+from generator.spec import charts, pin, versions
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
     Analysis,
@@ -755,6 +755,7 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
         yield from canary_problems(where, service, service.canary)
     if service.analysis is not None:
         yield from analysis_problems((*where, "analysis"), service.analysis)
+    yield from charts.service_problems(name, service, value_problem)
     seen: set[KeyPath] = set()
     for env in service.envs:
         if env not in spec.environments:
