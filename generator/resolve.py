@@ -117,7 +117,9 @@ class Placement:
     tolerations: tuple[Toleration, ...]
     env_vars: tuple[tuple[str, str], ...]
     config: tuple[tuple[str, str], ...]
-    values: dict[str, Any] = field(factory=dict)  # a chart's values here (values-<env>.yaml), image keys included
+    values: dict[str, Any] = field(
+        factory=dict
+    )  # a chart's values here (values-<env>.yaml), image keys included
 
 
 @frozen(kw_only=True)
@@ -143,7 +145,9 @@ class ResolvedService:
     prometheus: str  # platform.prometheus: where canary analysis queries go
     sensitive: frozenset[str] = frozenset()  # config keys a rendered diff never shows
     chart: ResolvedChart | None = None  # a Helm chart: no Kustomize base or overlays
-    values: dict[str, Any] = field(factory=dict)  # a chart's values of every environment (values.yaml)
+    values: dict[str, Any] = field(
+        factory=dict
+    )  # a chart's values of every environment (values.yaml)
 
     @property
     def application_envs(self) -> frozenset[str]:

@@ -61,7 +61,9 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
                     ),
                     "auto_sync": env.auto_sync,
                     "revision": chart.version if chart else model.spec.gitops.branch,
-                    "repo": chart.repo_url if chart else f"https://github.com/{model.spec.gitops.repo}.git",
+                    "repo": chart.repo_url
+                    if chart
+                    else f"https://github.com/{model.spec.gitops.repo}.git",
                     # deleting it deletes what it runs only where a sync could do so any time
                     "cascade": env.auto_sync and not env.sync_windows,
                 }
@@ -344,7 +346,14 @@ def test_project_destinations_are_exactly_the_applications(spec_name: str) -> No
             pairs
         )
         # the gitops repository, then exactly the chart repositories its Applications read
-        charts = sorted({s["repoURL"] for a in apps if a["spec"]["project"] == env.name for s in a["spec"].get("sources", ())[:1]})
+        charts = sorted(
+            {
+                s["repoURL"]
+                for a in apps
+                if a["spec"]["project"] == env.name
+                for s in a["spec"].get("sources", ())[:1]
+            }
+        )
         assert proj["spec"]["sourceRepos"] == [
             f"https://github.com/{model.spec.gitops.repo}.git",
             *charts,

@@ -89,7 +89,11 @@ def summary(app: Mapping[str, Any]) -> dict[str, Any]:
     # A multi-source Application (a Helm chart) is summarised by its first source, the chart:
     # `path` is then `<chart>@<version>`, the revision the chart's version.
     source = spec["sources"][0] if spec.get("sources") else spec["source"]
-    path = source.get("path") if "chart" not in source else f"{source['chart']}@{source.get('targetRevision')}"
+    path = (
+        source.get("path")
+        if "chart" not in source
+        else f"{source['chart']}@{source.get('targetRevision')}"
+    )
     return {
         "name": app["metadata"]["name"],
         "project": spec["project"],

@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from generator.render import helm as helm_files
 from generator.resolve import Model, Placement, ResolvedChart, ResolvedService, merge_values
+from generator.spec.errors import InputError
 
 FETCH_TIMEOUT = 60  # seconds, per request
 # Kinds the API server keeps outside namespaces that charts commonly render: an environment's
@@ -67,7 +67,7 @@ class ChartUnavailable(Exception):
 def helm_sdk() -> Any | None:
     """Helm's SDK, or None when the `helm` extra is not installed."""
     try:
-        import helm_python
+        import helm_python  # noqa: PLC0415 (the helm extra, loaded only where there are charts)
     except ImportError:
         return None
     return helm_python
@@ -127,19 +127,23 @@ def http_fetch(repository: str, name: str, version: str) -> bytes:
 
 def _get(url: str) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
             data: bytes = response.read()
             return data
     except (OSError, ValueError) as exc:
         raise ChartUnavailable(f"{url}: {exc}") from None
 
 
-def read_values(out: Path, path: str) -> dict[str, Any]:
-    """A values file as written in the tree (validate judges the tree on disk)."""
+Reader = Callable[[str], "str | None"]  # a tree's file by its path, None when absent
+
+
+def read_values(read: Reader, path: str) -> dict[str, Any]:
+    """A values file of the tree (validate judges the tree on disk, render the one in memory)."""
+    text = read(path)
+    if text is None:
+        raise ChartUnavailable(f"{path} is missing: run gitopsgen build")
     try:
-        loaded = yaml.safe_load((out / path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ChartUnavailable(f"{path} is missing: run gitopsgen build") from None
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ChartUnavailable(f"{path}: not YAML: {exc}") from None
     if not isinstance(loaded, dict):
@@ -147,11 +151,33 @@ def read_values(out: Path, path: str) -> dict[str, Any]:
     return loaded
 
 
-def layered_values(out: Path, service: ResolvedService, placement: Placement) -> dict[str, Any]:
+def disk_reader(out: Path) -> Reader:
+    def read(path: str) -> str | None:
+        try:
+            return (out / path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    return read
+
+
+def layered_values(read: Reader, service: ResolvedService, placement: Placement) -> dict[str, Any]:
     """The values Argo CD passes: base values.yaml, then values-<env>.yaml over it."""
-    base = read_values(out, helm_files.base_values_path(service.name))
-    env = read_values(out, helm_files.env_values_path(service.name, placement.env))
+    base = read_values(read, helm_files.base_values_path(service.name))
+    env = read_values(read, helm_files.env_values_path(service.name, placement.env))
     return merge_values(base, env)
+
+
+def render_chart(
+    sdk: Any, archive: Path, service: ResolvedService, values: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`helm template` as Argo CD runs it: the release named after the service, in its
+    namespace (raises the SDK's HelmError)."""
+    loaded = sdk.Chart.load(archive)
+    manifests = loaded.render(
+        values, name=service.name, namespace=service.namespace, is_install=True
+    )
+    return rendered_documents(manifests)
 
 
 def rendered_documents(manifests: dict[str, str]) -> list[dict[str, Any]]:
@@ -168,6 +194,7 @@ def rendered_documents(manifests: dict[str, str]) -> list[dict[str, Any]]:
 
 def placement_findings(
     out: Path,
+    *,
     service: ResolvedService,
     placement: Placement,
     archive: Path,
@@ -175,17 +202,13 @@ def placement_findings(
     check_objects: Callable[[list[dict[str, Any]]], list[str]],
 ) -> list[str]:
     """One chart Application: its values, its rendering, its objects."""
-    values = layered_values(out, service, placement)
+    values = layered_values(disk_reader(out), service, placement)
     if sdk is None:
         return schema_only_findings(archive, values)
     try:
-        loaded = sdk.Chart.load(archive)
-        manifests = loaded.render(
-            values, name=service.name, namespace=service.namespace, is_install=True
-        )
+        documents = render_chart(sdk, archive, service, values)
     except sdk.HelmError as exc:
         return [f"helm: {' '.join(str(exc).split())}"]
-    documents = rendered_documents(manifests)
     found = [*project_findings(documents, service, placement)]
     return found + check_objects(documents)
 
@@ -221,6 +244,8 @@ def schema_only_findings(archive: Path, values: dict[str, Any]) -> list[str]:
             file=sys.stderr,
         )
         return []
+    import jsonschema  # noqa: PLC0415 (the validate extra: `render` runs without it)
+
     merged = merge_values(defaults, values)
     validator = jsonschema.validators.validator_for(schema)(schema)
     return [
@@ -246,6 +271,32 @@ def archive_values_and_schema(archive: Path) -> tuple[dict[str, Any], dict[str, 
             elif parts[1] == "values.schema.json":
                 schema = json.loads(data.read())
     return defaults, schema
+
+
+def render_application(
+    service: ResolvedService, placement: Placement, read: Reader, charts: Path | None
+) -> list[dict[str, Any]]:
+    """`gitopsgen render` of a chart's Application: fetched and rendered with Helm."""
+    chart = service.chart
+    assert chart is not None
+    sdk = helm_sdk()
+    if sdk is None:
+        raise InputError(
+            [
+                f"render: {service.name} is a Helm chart: rendering it needs Helm's SDK"
+                " (pip install 'gitopsgen[helm]')"
+            ]
+        )
+    with chart_cache(charts) as cache:
+        try:
+            archive = fetch(chart, cache, sdk)
+            return render_chart(sdk, archive, service, layered_values(read, service, placement))
+        except ChartUnavailable as exc:
+            raise InputError([f"render: chart {chart.name} {chart.version}: {exc}"]) from None
+        except sdk.HelmError as exc:
+            raise InputError(
+                [f"render: chart {chart.name} {chart.version}: {' '.join(str(exc).split())}"]
+            ) from None
 
 
 def chart_findings(
@@ -280,7 +331,14 @@ def chart_findings(
                 found.append(f"{where}: chart {chart.name} {chart.version}: not fetched: {archive}")
                 continue
             try:
-                findings = placement_findings(out, service, placement, archive, sdk, check)
+                findings = placement_findings(
+                    out,
+                    service=service,
+                    placement=placement,
+                    archive=archive,
+                    sdk=sdk,
+                    check_objects=check,
+                )
             except ChartUnavailable as exc:
                 findings = [str(exc)]
             found += [f"{where}: chart {chart.name} {chart.version}: {f}" for f in findings]

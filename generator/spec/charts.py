@@ -37,7 +37,9 @@ _RANGE_MARKS = re.compile(r"[\^~<>=*|, ]|(?:^|\.)[xX](?:\.|$)| - ")
 _CHART_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 _VALUES_KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
-_OCI_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
+_OCI_PATH = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
 _URL_PATH = re.compile(r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*")
 # A Kustomize workload's keys, with the value each has when it is not written.
 WORKLOAD_KEYS = (
@@ -61,9 +63,9 @@ IMAGE_KEYS = ("tag_key", "digest_key", "repository_key")
 
 def written(instance: Any, key: str) -> bool:
     """Whether a key differs from its default: the model keeps no record of what was typed."""
-    spec = attrs.fields_dict(type(instance))[key]
-    default = spec.default.factory() if isinstance(spec.default, attrs.Factory) else spec.default
-    return bool(getattr(instance, key) != default)
+    default = attrs.fields_dict(type(instance))[key].default
+    factory = getattr(default, "factory", None)  # attrs.Factory(dict), say
+    return bool(getattr(instance, key) != (factory() if callable(factory) else default))
 
 
 def service_problems(name: str, service: Service, string_problem: StringRule) -> Found:
@@ -151,9 +153,7 @@ def repository_problem(url: str) -> str | None:
             )
         return None
     if url.startswith("http://"):
-        return (
-            f"{url!r} is plain HTTP: anyone on the path could change the chart; use https://"
-        )
+        return f"{url!r} is plain HTTP: anyone on the path could change the chart; use https://"
     if not url.startswith("https://"):
         return f"{url!r} is not a chart repository: https://... or oci://<registry>/<path>"
     parts = urlsplit(url)

@@ -482,14 +482,14 @@ class Chart:
     digest_key: str = field(
         default="image.digest",
         metadata=about(
-            "The values key that receives the environment's `digest`; `\"\"`: the chart has"
+            'The values key that receives the environment\'s `digest`; `""`: the chart has'
             " none, and `tag_key` receives `<tag>@<digest>`."
         ),
     )
     repository_key: str | None = field(
         default=None,
         metadata=about(
-            "The values key that receives the image repository `<registry>/<image>`; `\"\"`:"
+            'The values key that receives the image repository `<registry>/<image>`; `""`:'
             " none (the chart's own image). Default: `image.repository` when the service has a"
             " `repo` (CI builds its image), none otherwise."
         ),
