@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import http.server
 import threading
 from collections.abc import Iterator
@@ -20,8 +22,13 @@ from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import ResolvedChart, image_values, merge_values
 from tests.conftest import SPECS, model_of, tree_of
 from tests.test_errors import edit, problems_of
+from tests.test_rendered_diff import compare
 
-helm = pytest.importorskip("helm_python", reason="the helm extra (CI installs it)")
+# Helm's Go SDK: the helm extra, which the test extra installs
+helm: Any = (
+    importlib.import_module("helm_python") if importlib.util.find_spec("helm_python") else None
+)
+needs_helm = pytest.mark.skipif(helm is None, reason="Helm's SDK (the helm extra) is missing")
 
 CHART = (
     'chart = { repository = "https://charts.example.com/stable", name = "cache",'
@@ -328,7 +335,7 @@ def test_the_image_goes_to_the_charts_keys() -> None:
 
 
 @pytest.fixture
-def chart_tree(tmp_path: Path) -> Iterator[tuple[Path, Path, Path]]:
+def chart_tree(tmp_path: Path) -> tuple[Path, Path, Path]:
     """The charts fixture built into out/, with its two charts packaged in charts/."""
     config = tmp_path / "services.toml"
     config.write_text((SPECS / "charts.toml").read_text(encoding="utf-8"), encoding="utf-8")
@@ -341,12 +348,14 @@ def chart_tree(tmp_path: Path) -> Iterator[tuple[Path, Path, Path]]:
     return config, out, archives
 
 
+@needs_helm
 def test_validate_renders_every_chart_application(chart_tree: tuple[Path, Path, Path]) -> None:
     _config, out, archives = chart_tree
     model = model_of("charts")
     assert charts.chart_findings(model, out, archives, validate.validate_objects) == []
 
 
+@needs_helm
 def test_validate_reports_what_the_chart_or_the_project_refuses(
     chart_tree: tuple[Path, Path, Path],
 ) -> None:
@@ -380,11 +389,13 @@ def test_validate_reports_what_the_chart_or_the_project_refuses(
     ]
 
 
+@needs_helm
 def test_validate_command_takes_the_charts_folder(chart_tree: tuple[Path, Path, Path]) -> None:
     config, out, archives = chart_tree
     assert main(["validate", "-c", str(config), "-o", str(out), "--charts", str(archives)]) == 0
 
 
+@needs_helm
 def test_an_unreachable_chart_is_a_finding(chart_tree: tuple[Path, Path, Path]) -> None:
     _config, out, archives = chart_tree
     (archives / "billing-0.4.0-rc.1.tgz").unlink()
@@ -396,6 +407,7 @@ def test_an_unreachable_chart_is_a_finding(chart_tree: tuple[Path, Path, Path]) 
     assert "registry.example.com" in found[0]
 
 
+@needs_helm
 def test_render_prints_what_helm_renders(
     chart_tree: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -431,6 +443,7 @@ def chart_repository(tmp_path: Path) -> Iterator[str]:
     thread.join()
 
 
+@needs_helm
 @pytest.mark.parametrize("with_helm", [True, False])
 def test_charts_are_fetched_from_a_helm_repository(
     chart_repository: str, tmp_path: Path, with_helm: bool
@@ -456,6 +469,7 @@ def test_charts_are_fetched_from_a_helm_repository(
     assert "9.9.9" in str(caught.value)
 
 
+@needs_helm
 def test_without_helm_the_values_meet_the_charts_schema(tmp_path: Path) -> None:
     archive = make_chart(tmp_path, "cache", "1.2.3")
     assert charts.schema_only_findings(archive, {"replicas": 2}) == []
@@ -486,3 +500,29 @@ def test_set_image_and_promote_change_only_the_values_of_that_environment(
     ]
     prod = yaml.safe_load((out / "apps/cache/overlays/prod/values-prod.yaml").read_text())
     assert prod["image"] == {"tag": "8.0.3", "digest": digest}
+
+
+def test_the_rendered_diff_shows_a_charts_version_and_the_values_helm_gets() -> None:
+    old = (SPECS / "charts.toml").read_text(encoding="utf-8")
+    new = old.replace('version = "1.2.3"', 'version = "1.3.0"').replace(
+        "values = { replicas = 3,", "values = { replicas = 4,"
+    )
+    result = compare(old, new)
+    assert [(c.name, c.headline) for c in result.changes] == [
+        (
+            "cache-prod",
+            "chart https://charts.example.com/stable/cache 1.2.3 ->"
+            " https://charts.example.com/stable/cache 1.3.0; Values cache: values.replicas",
+        ),
+        (
+            "cache-dev",
+            "chart https://charts.example.com/stable/cache 1.2.3 ->"
+            " https://charts.example.com/stable/cache 1.3.0",
+        ),
+    ]
+    values = result.changes[0].objects[-1]
+    assert values.title == "helm Values cache"
+    assert [line for line in values.diff() if line.startswith(("-", "+"))] == [
+        "-  replicas: 3",
+        "+  replicas: 4",
+    ]

@@ -1004,8 +1004,11 @@ def rendered_objects(name: str, service: Service) -> list[RenderedObject]:
     """Every object render/kustomize.py and render/rollouts.py write for the service.
 
     The ConfigMap is named before Kustomize appends its hash. tests/test_load.py holds this
-    list to what the renderers actually produce.
+    list to what the renderers actually produce. A Helm chart's objects are the chart's,
+    unknown until Helm renders it (`validate`): none is listed.
     """
+    if service.chart is not None:
+        return []
     canary = service.canary
     workload = "Rollout" if canary is not None else "Deployment"
     kinds = [workload, "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"]
