@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import functools
+import http.server
 import importlib
 import importlib.util
-import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
