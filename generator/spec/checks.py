@@ -20,7 +20,7 @@ from generator.resolve import (  # resolve owns these rules
     promotion_order,
     registry_of,
 )
-from generator.spec import pin, versions
+from generator.spec import charts, pin, versions
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
     Analysis,
@@ -101,6 +101,7 @@ def check(spec: Spec) -> Found:
     yield from check_teams(spec)
     for name, service in spec.services.items():
         yield from check_service(spec, name, service)
+        yield from charts.service_problems(name, service, value_problem)
     yield from object_collisions(spec)
     yield from application_collisions(spec)
     yield from policy_application_collisions(spec)
@@ -1008,8 +1009,11 @@ def rendered_objects(name: str, service: Service) -> list[RenderedObject]:
     """Every object render/kustomize.py and render/rollouts.py write for the service.
 
     The ConfigMap is named before Kustomize appends its hash. tests/test_load.py holds this
-    list to what the renderers actually produce.
+    list to what the renderers actually produce. A Helm chart's objects are the chart's,
+    unknown until Helm renders it (`validate`): none is listed.
     """
+    if service.chart is not None:
+        return []
     canary = service.canary
     workload = "Rollout" if canary is not None else "Deployment"
     kinds = [workload, "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"]
