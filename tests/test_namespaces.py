@@ -15,7 +15,7 @@ from generator.commands import validate
 from generator.render import namespaces, render_tree
 from generator.resolve import Model, resolve
 from generator.spec.load import load_text
-from tests.conftest import SPEC_NAMES, model_of, tree_of
+from tests.conftest import SPEC_NAMES, SPECS, model_of, tree_of
 from tests.test_errors import BASE, DIGEST, edit, problems_of
 from tests.test_policies import guard_apps, matched_namespaces, objects_read_by, policy
 
@@ -661,3 +661,16 @@ def test_a_valid_file_with_namespace_settings_renders_them() -> None:
         {"group": "", "kind": "ResourceQuota"},
         {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"},
     ]
+
+
+def test_a_charts_containers_are_not_judged_by_the_services_file() -> None:
+    # cache and billing are Helm charts in namespace hello: their values, not the services
+    # file, set their resources and replicas; only the Kustomize service hello is judged.
+    text = (SPECS / "charts.toml").read_text(encoding="utf-8") + (
+        "\n[environments.dev.namespaces.hello]\n"
+        'limit_range = { max = { cpu = "250m" } }\nquota = { pods = 1 }\n'
+    )
+    (problem,) = problems_of(text)
+    assert "service 'hello' runs in 'dev' with the cpu limit '500m'" in problem
+    fixed = text.replace('max = { cpu = "250m" }', 'max = { cpu = "1" }')
+    assert [str(w) for w in load_text(fixed, "s.toml").warnings] == []

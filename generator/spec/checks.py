@@ -1567,8 +1567,8 @@ def limit_range_refusals(
     for name in residents:
         service = spec.services[name]
         overrides = service.envs.get(env_name)
-        if overrides is None:
-            continue
+        if overrides is None or service.chart is not None:
+            continue  # not there, or a Helm chart, whose values set its containers' resources
         if not overrides.tag or overrides.retired:
             continue
         resolved = layer_resources(env.resources, service.resources, overrides.resources)
@@ -1644,8 +1644,8 @@ def quota_headroom(
     spec: Spec, env_name: str, namespace: str, residents: list[str], quota: Quota | None
 ) -> Found:
     """A quota below what the services deployed there need at their most replicas (the HPA's
-    `max`, else the replica count), one container each: scaling up or rolling out past it is
-    refused (a warning: a quota may mean to hold them back)."""
+    `max`, else the replica count), one container each, Helm charts not counted: scaling up or
+    rolling out past it is refused (a warning: a quota may mean to hold them back)."""
     if quota is None or any(True for _ in quota_problems((), quota)):
         return
     env = spec.environments[env_name]
@@ -1656,6 +1656,8 @@ def quota_headroom(
         overrides = service.envs.get(env_name)
         if overrides is None or not overrides.tag or overrides.retired:
             continue
+        if service.chart is not None:
+            continue  # its values set its replicas and resources: not counted
         hpa = merge_hpa(service.hpa, overrides.hpa)
         replicas = (
             hpa.max
