@@ -43,8 +43,11 @@ from generator.spec.model import (
     Environment,
     Gitops,
     Hpa,
+    LimitRange,
+    NamespaceSettings,
     Pdb,
     Platform,
+    Quota,
     ResourceSide,
     Retry,
     Service,
@@ -160,6 +163,8 @@ RULES: Mapping[tuple[type, str], Rule] = {
     (Environment, "approvers"): Rule(each=_string(TEAM)),
     (Environment, "required_approvals"): Rule(keywords=_at_least(1)),
     (Environment, "sync_roles"): Rule(each=_string(LABEL)),
+    (Environment, "namespaces"): Rule(names=LABEL),
+    (Quota, "pods"): Rule(keywords=_at_least(1)),
     (Retry, "limit"): Rule(keywords=_at_least(-1)),
     (Retry, "factor"): Rule(keywords=_at_least(1)),
     (ResourceSide, "cpu"): Rule(keywords=_QUANTITIES["cpu"]),
@@ -228,6 +233,10 @@ TABLE_RULES: Mapping[type, Schema] = {
         },
     },
     Pdb: {"minProperties": 1, "maxProperties": 1},  # exactly one of its two keys
+    # At least one key each (checks.namespace_problems).
+    NamespaceSettings: {"minProperties": 1},
+    Quota: {"minProperties": 1},
+    LimitRange: {"minProperties": 1},
     ServiceEnv: {"if": {"required": ["digest"]}, "then": {"required": ["tag"]}},
 }
 
