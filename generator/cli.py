@@ -395,6 +395,8 @@ class _Sync:
         """True when the build cache knows the output is up to date (its warnings repeated)."""
         if self.previous != self.out:  # the cache knows nothing of another tree
             return False
+        if write.interrupted(self.out):  # a build died part-way: this one completes it
+            return False
         warnings = buildcache.up_to_date(self.key, self.out)
         for warning in warnings or ():
             print(warning, file=sys.stderr)
@@ -458,13 +460,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         found = foreign_files(args.output, write.owned(args.output), allowed_foreign(sync.raw))
         return report_check(args, foreign_entries(found))
     plan = sync.plan()
-    known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes)}
+    known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes), *plan.leftovers}
     found = foreign_files(args.output, known, sync.allow_foreign)
     if plan.clean:
         sync.remember(plan)
         return report_check(args, foreign_entries(found))
     entries = [(write.CHECK_LABELS[change], path, "") for change, path in plan.changes]
     entries += [("conflict", conflict.path, conflict.reason) for conflict in plan.conflicts]
+    entries += [("leftover", path, write.LEFTOVER) for path in plan.leftovers]
+    if plan.interrupted:
+        entries.append(("interrupted", write.JOURNAL, write.INTERRUPTED))
     return report_check(args, entries + foreign_entries(found), drift=True)
 
 

@@ -96,13 +96,20 @@ def test_a_failed_atomic_write_leaves_the_old_file(
 def test_a_write_error_is_reported_as_an_output_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(_source: str, destination: str) -> None:
-        raise OSError(28, "No space left on device", destination)
+    replace = os.replace
+
+    def fail(source: str, destination: str) -> None:
+        if destination.endswith(write.JOURNAL):  # the journal still fits: a file does not
+            replace(source, destination)
+            return
+        raise OSError(28, "No space left on device", source)  # the temporary file's name
 
     monkeypatch.setattr(os, "replace", fail)
-    message = r"apps/api/base/deployment\.yaml: cannot write: No space"
+    # named by the file meant, not by its temporary file
+    message = r"/out/apps/api/base/deployment\.yaml: cannot write: No space left on device$"
     with pytest.raises(OutputError, match=message):
         sync(TREE, tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("*.gitopsgen-tmp"))
 
 
 # --- paths that must never be written ----------------------------------------------------------
