@@ -433,6 +433,13 @@ class _Sync:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from generator.tree import lock
+
+    with lock.held("tree", args.output, f"the tree {args.output}"):
+        return build_locked(args)
+
+
+def build_locked(args: argparse.Namespace) -> int:
     sync = _Sync(args, force=args.force)
     if sync.cached():
         print("nothing to do: the tree is up to date")
@@ -668,15 +675,17 @@ def cmd_windows(args: argparse.Namespace) -> int:
 
 def cmd_set_image(args: argparse.Namespace) -> int:
     from generator.commands import tags
+    from generator.tree import lock
 
-    tags.set_image(
-        args.config,
-        args.service,
-        args.env,
-        args.tag,
-        digest=args.digest,
-        expect_digest=args.expect_digest,
-    )
+    with lock.held("services", args.config, str(args.config)):
+        tags.set_image(
+            args.config,
+            args.service,
+            args.env,
+            args.tag,
+            digest=args.digest,
+            expect_digest=args.expect_digest,
+        )
     return EXIT_OK
 
 
@@ -685,7 +694,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     if (args.github_output is None) != (args.body_file is None):
         raise InputError(["promote: --github-output and --body-file go together"])
-    change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
+    from generator.tree import lock
+
+    with lock.held("services", args.config, str(args.config)):
+        change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
     if args.github_output is not None:
         promotion.write_for_workflow(
             promotion.pull_request(change, started_by=args.started_by),
