@@ -404,14 +404,16 @@ class _Sync:
 
     def plan(self) -> write.Plan:
         from generator import lifecycle
-        from generator.render import render_tree
+        from generator.render import producible, render_tree
 
         model, self.warnings = load_with_warnings(self.config, self.raw)
         self.allow_foreign = model.spec.gitops.allow_foreign
         # What the previous build wrote decides whether a service may leave in one step.
         lifecycle.check(model, self.previous, self.raw.decode(), str(self.config))
         tree = render_tree(model)  # all of it, in memory, before anything is written
-        plan = write.plan(tree, self.out, force=self.force, protected=[self.config])
+        plan = write.plan(
+            tree, self.out, force=self.force, protected=[self.config], claimable=producible
+        )
         for note in plan.notes:
             print(f"warning: {note}", file=sys.stderr)
         return plan

@@ -29,7 +29,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from attrs import field, frozen
@@ -252,8 +252,10 @@ def plan(
     *,
     force: bool = False,
     protected: Iterable[Path] = (),
+    claimable: Callable[[str], bool] | None = None,
 ) -> Plan:
-    """Compare the rendered tree with the directory, reading only."""
+    """Compare the rendered tree with the directory, reading only. `claimable`: the paths
+    gitopsgen could have written (render.producible); the manifest's other lines are ignored."""
     files = {path: text.encode() for path, text in tree.items()}
     root = out.resolve()
     if root.exists() and not root.is_dir():
@@ -263,6 +265,13 @@ def plan(
     _refuse_unsafe(files, guarded)
     disk = _Disk(root)
     owned, notes = _read_manifest(disk)
+    for path in sorted(owned) if claimable is not None else ():
+        if not claimable(path):
+            del owned[path]
+            notes.append(
+                f"{MANIFEST}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
+                " the file left alone"
+            )
     interrupted = _recover(disk, owned, notes)
     draft = _Draft(owned=owned, force=force, notes=notes)
     for path in sorted(files):
