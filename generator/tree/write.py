@@ -265,8 +265,8 @@ def plan(
     _refuse_unsafe(files, guarded)
     disk = _Disk(root)
     owned, notes = _read_manifest(disk)
-    for path in sorted(owned) if claimable is not None else ():
-        if not claimable(path):
+    for path in sorted(owned):
+        if claimable is not None and not claimable(path):
             del owned[path]
             notes.append(
                 f"{MANIFEST}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
