@@ -1615,6 +1615,17 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
+        "key-with-a-line-separator",
+        SERVICE,
+        SERVICE + '\nconfig = { "A\\u2028B" = "x", "C\\u007f" = "y" }',
+        [
+            "28:12: services.hello.config.\"A\\u2028B\": 'A\\u2028B' is not a valid variable"
+            " name (letters, digits and '_', not starting with a digit)",
+            "28:30: services.hello.config.\"C\\u007f\": 'C\\x7f' is not a valid variable name"
+            " (letters, digits and '_', not starting with a digit)",
+        ],
+    ),
+    (
         "sensitive-not-a-config-key",
         SERVICE,
         SERVICE + '\nconfig = { DB_PASSWORD = "x" }\nsensitive = ["DB_PASWORD"]',
