@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
@@ -69,6 +70,9 @@ _REGISTRY = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?(?:/[a-z0-9
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+# An API server as Argo CD matches it in projects and the ApplicationSet: host, port, path;
+# a `{` would meet the Go templates, a fragment or query is no part of a server's address.
+_CLUSTER_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?")
 _PERCENT = re.compile(r"(?P<number>[0-9]+)%")
 _LABEL_KEY_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -272,9 +276,16 @@ def output_problem(output: str) -> str | None:
         return (
             f"{output!r} must be a folder inside the services file's folder, such as 'out' or '.'"
         )
-    if any(not part.isprintable() or part.startswith("-") for part in parts) or not output:
-        return f"{output!r} is not a folder name a shell step can pass safely"
+    # It reaches the render check's `env:` (where `${{ }}` is evaluated) and a shell step.
+    if not output or any(part.startswith("-") for part in parts) or not _OUTPUT.fullmatch(output):
+        return (
+            f"{output!r} is not a folder name a workflow and a shell step can pass safely"
+            " (letters, digits, '.', '_', '-' and '/')"
+        )
     return None
+
+
+_OUTPUT = re.compile(r"[A-Za-z0-9._/-]+")
 
 
 # A branch reaches git refs, workflow `ref:`/`branches:` and `env:` values, `uses: ...@<branch>`
@@ -428,7 +439,14 @@ def check_platform(spec: Spec) -> Found:
         timespec.check_timezone(spec.platform.timezone)
     except ValueError as exc:
         yield ("platform", "timezone"), str(exc)
-    if not _URL.fullmatch(spec.platform.prometheus):
+    parts = urlsplit(spec.platform.prometheus)
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        yield (
+            ("platform", "prometheus"),
+            f"{spec.platform.prometheus!r} carries credentials or a fragment: the analysis"
+            " queries the server's address alone (credentials would sit in git)",
+        )
+    elif not _URL.fullmatch(spec.platform.prometheus):
         yield (
             ("platform", "prometheus"),
             f"{spec.platform.prometheus!r} is not an http:// or https:// URL",
@@ -554,8 +572,12 @@ def check_environments(spec: Spec) -> Found:
 
 def check_environment(spec: Spec, name: str, env: Environment) -> Found:
     where: KeyPath = ("environments", name)
-    if not _URL.fullmatch(env.cluster):
-        yield (*where, "cluster"), f"{env.cluster!r} is not the https:// URL of an API server"
+    if not _CLUSTER_URL.fullmatch(env.cluster):
+        yield (
+            (*where, "cluster"),
+            f"{env.cluster!r} is not the https:// URL of an API server (https://host[:port]"
+            "[/path], no query, fragment or braces)",
+        )
     yield from _found((*where, "replicas"), at_least(env.replicas, 0))
     yield from _found((*where, "required_approvals"), at_least(env.required_approvals, 1))
     yield from owners_problems((*where, "approvers"), env.approvers, required=False)
@@ -1495,6 +1517,9 @@ def namespace_residents(spec: Spec) -> dict[str, list[str]]:
 
 def group_format_problem(text: str) -> str | None:
     """`[platform] kubernetes_group`: `{org}` and `{team}` only, and `{team}` at least."""
+    unsafe = value_problem(text)
+    if unsafe is not None:
+        return unsafe
     unknown = [p for p in _PLACEHOLDER.findall(text) if p not in naming.GROUP_PLACEHOLDERS]
     if unknown or "}" in _PLACEHOLDER.sub("", text):
         shown = unknown[0] if unknown else "}"
