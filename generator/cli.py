@@ -178,6 +178,19 @@ def image_commands(
     verify_image.add_argument("service")
     verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
     github_output_option(verify_image, "append `recorded=<the verified digest>` as a step output")
+    verify_promotion = command(
+        "verify-promotion",
+        "refuse an automatic promotion unless its revision deployed the tag recorded now",
+        output=False,
+    )
+    verify_promotion.add_argument("service")
+    verify_promotion.add_argument("--to", required=True, dest="env", metavar="ENV")
+    verify_promotion.add_argument(
+        "--revision",
+        required=True,
+        metavar="COMMIT",
+        help="the gitops revision Argo CD synced in the source environment (40 hex digits)",
+    )
 
 
 def rendered_options(diff: argparse.ArgumentParser) -> None:
@@ -361,6 +374,7 @@ def run(args: argparse.Namespace) -> int:
         "promote": cmd_promote,
         "intake": cmd_intake,
         "verify-image": cmd_verify_image,
+        "verify-promotion": cmd_verify_promotion,
         "schema": cmd_schema,
     }[args.command]
     return handler(args)
@@ -696,6 +710,14 @@ def cmd_verify_image(args: argparse.Namespace) -> int:
     print(verdict.message)
     if args.github_output is not None:
         intake.write_output(args.github_output, verdict)
+    return EXIT_OK
+
+
+def cmd_verify_promotion(args: argparse.Namespace) -> int:
+    from generator.commands import synced
+
+    model = load_model(args.config)
+    print(synced.verify(args.config, model, args.service, args.env, args.revision))
     return EXIT_OK
 
 
