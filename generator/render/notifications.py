@@ -1,9 +1,11 @@
 """Argo CD Notifications: propose the next promotion once a smoke test passed.
 
-`argocd/notifications/argocd-notifications-cm.yaml` holds one trigger per environment that
-`auto_propose`s (it has `promote_from`): when an Application of the source environment has
-synced (`app.status.operationState.phase` Succeeded), is Healthy, and that sync ran its
-smoke test, a PostSync hook Job, to success, Notifications POSTs to GitHub's
+`argocd/notifications/argocd-notifications-cm.yaml` holds one trigger per environment
+that `auto_propose`s (it has `promote_from`), over the Applications of the source
+environment whose service has a smoke test there and already runs in the target (a first
+deploy is a person's decision): when one has synced (`app.status.operationState.phase`
+Succeeded), is Healthy, and that sync ran its smoke test, a PostSync hook Job, to success,
+Notifications POSTs to GitHub's
 workflow_dispatch API for `.github/workflows/promote.yml` with the service, the target and
 the gitops revision that sync applied. The promote workflow then refuses the dispatch unless
 that revision is on the gitops branch and gave the source the tag it records now
@@ -42,6 +44,7 @@ import json
 from attrs import frozen
 
 from generator import naming, smoketest
+from generator.render.templating import render as render_template
 from generator.resolve import Model
 
 PATH = "argocd/notifications/argocd-notifications-cm.yaml"
@@ -60,6 +63,7 @@ class Proposal:
 
     source: str
     target: str
+    applications: tuple[str, ...]  # the source's Applications it watches, sorted
 
     @property
     def trigger(self) -> str:
@@ -74,21 +78,25 @@ class Proposal:
 
     @property
     def when(self) -> str:
-        return when_condition(self.source)
+        return when_condition(self.source, self.applications)
 
     def body(self, branch: str) -> str:
         return dispatch_body(branch, self.source, self.target)
 
 
-def when_condition(source: str) -> str:
-    """The trigger's expr-lang condition for Applications of `source` (project = env name)."""
+def when_condition(source: str, applications: tuple[str, ...]) -> str:
+    """The trigger's expr-lang condition for the Applications of `source` (their project is
+    the environment's name) whose service has a smoke test there and already runs in the
+    target: a service's first deploy to an environment is started by a person."""
     hook = (
         "{.kind == 'Job' and .name endsWith "
         f"{expr_string(smoketest.JOB_SUFFIX)}"
         " and .hookType == 'PostSync' and .hookPhase == 'Succeeded'}"
     )
+    names = ", ".join(expr_string(name) for name in applications)
     return (
         f"app.spec.project == {expr_string(source)}"
+        f" and app.metadata.name in [{names}]"
         " and app.status.operationState != nil"
         " and app.status.operationState.phase == 'Succeeded'"
         " and app.status.health.status == 'Healthy'"
@@ -108,7 +116,7 @@ def dispatch_body(branch: str, source: str, target: str) -> str:
     templates that quote them as JSON (`toJson`). The service is the Application's name
     without `-<source>` (naming.application_name)."""
     fixed = json.dumps({"ref": branch}, separators=(",", ":"))[:-1]
-    service = f'{{{{ trimSuffix {json.dumps("-" + source)} .app.metadata.name | toJson }}}}'
+    service = f"{{{{ trimSuffix {json.dumps('-' + source)} .app.metadata.name | toJson }}}}"
     revision = "{{ .app.status.operationState.syncResult.revision | toJson }}"
     return (
         f'{fixed},"inputs":{{"service":{service},"environment":{json.dumps(target)},'
@@ -117,23 +125,27 @@ def dispatch_body(branch: str, source: str, target: str) -> str:
 
 
 def proposals(model: Model) -> list[Proposal]:
-    """Environments that auto_propose, whose source runs at least one smoke test."""
-    tested = {
-        placement.env
-        for service in model.services
-        for placement in service.placements
-        if placement.smoke_test is not None
-    }
-    return [
-        Proposal(source=env.promote_from, target=env.name)
-        for env in model.environments
-        if env.auto_propose and env.promote_from is not None and env.promote_from in tested
-    ]
+    """Environments that auto_propose, with the Applications of their source to watch: a
+    service with a smoke test in the source that already runs in the target."""
+    found = []
+    for env in model.environments:
+        source = env.promote_from
+        if not env.auto_propose or source is None:
+            continue
+        applications = tuple(
+            sorted(
+                naming.application_name(service.name, source)
+                for service in model.services
+                if any(p.env == source and p.smoke_test for p in service.placements)
+                and any(p.env == env.name for p in service.placements)
+            )
+        )
+        if applications:
+            found.append(Proposal(source=source, target=env.name, applications=applications))
+    return found
 
 
 def render(model: Model) -> dict[str, str]:
-    from generator.render.templating import render as render_template
-
     found = proposals(model)
     if not found:
         return {}

@@ -99,6 +99,7 @@ def check(spec: Spec) -> Found:
     yield from check_teams(spec)
     for name, service in spec.services.items():
         yield from check_service(spec, name, service)
+        yield from smoke_test_problems(spec, name, service)
     yield from object_collisions(spec)
     yield from application_collisions(spec)
     yield from policy_application_collisions(spec)
@@ -758,7 +759,6 @@ def check_service(spec: Spec, name: str, service: Service) -> Found:
         yield from canary_problems(where, service, service.canary)
     if service.analysis is not None:
         yield from analysis_problems((*where, "analysis"), service.analysis)
-    yield from smoke_test_problems(spec, name, service)
     seen: set[KeyPath] = set()
     for env in service.envs:
         if env not in spec.environments:

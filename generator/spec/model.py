@@ -509,9 +509,7 @@ class SmokeTest:
     )
     enabled: bool | None = field(
         default=None,
-        metadata=about(
-            "`false` in an environment's entry: no smoke test there. Default: true."
-        ),
+        metadata=about("`false` in an environment's entry: no smoke test there. Default: true."),
     )
 
 
