@@ -556,7 +556,7 @@ def test_the_template_dispatches_the_promote_workflow_with_its_inputs() -> None:
         app["metadata"]["name"] = f"hello-{source}"
         body = json.loads(gotemplate.render(request["body"], {"app": app}))
         assert body == {
-            "ref": "release/main",
+            "ref": "main",
             "inputs": {"service": "hello", "environment": target, "revision": "a" * 40},
         }
         assert set(body["inputs"]) <= set(inputs)
@@ -786,7 +786,7 @@ def gitops(tmp_path: Path) -> tuple[Path, list[str]]:
     repo = tmp_path / "gitops"
     repo.mkdir()
     shutil.copy(SPECS / "smoke.toml", repo / "services.toml")
-    git(repo, "init", "--quiet", "--initial-branch=release/main")
+    git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "-m", "seed")
     first = git(repo, "rev-parse", "HEAD")
@@ -796,7 +796,7 @@ def gitops(tmp_path: Path) -> tuple[Path, list[str]]:
     )
     git(repo, "commit", "--quiet", "-am", "side")
     side = git(repo, "rev-parse", "HEAD")
-    git(repo, "switch", "--quiet", "release/main")
+    git(repo, "switch", "--quiet", "main")
     assert (
         main(
             [
@@ -844,7 +844,7 @@ def test_the_tested_revision_may_be_promoted(
     assert code == 0
     assert out == (
         f"services.hello.envs.dev: '1.1.0' ({DIGEST}) is what revision {head[:12]} of"
-        " release/main deployed, and it is still recorded: it may be proposed for staging\n"
+        " main deployed, and it is still recorded: it may be proposed for staging\n"
     )
 
 
@@ -869,14 +869,14 @@ def test_a_tag_recorded_after_the_tested_revision_is_refused(
     [
         pytest.param(
             2,
-            "verify-promotion: refused: revision {short} is not on release/main: Argo CD"
-            " deploys release/main only, so no Application of dev synced it",
+            "verify-promotion: refused: revision {short} is not on main: Argo CD"
+            " deploys main only, so no Application of dev synced it",
             id="not-on-the-branch",
         ),
         pytest.param(
             "0" * 40,
             "verify-promotion: refused: revision {short} is not a commit of this repository"
-            " (check out release/main with its history: fetch-depth: 0)",
+            " (check out main with its history: fetch-depth: 0)",
             id="unknown-commit",
         ),
         pytest.param(
