@@ -165,6 +165,11 @@ def image_commands(
         metavar="DIGEST",
         help="copy nothing unless the source records exactly this digest ('' for none)",
     )
+    promote.add_argument(
+        "--tested-revision",
+        metavar="COMMIT",
+        help="the revision verify-promotion checked, for an automatic proposal ('' for none)",
+    )
     intake = command("intake", "verify an image's provenance before it is recorded", output=False)
     intake.add_argument("service")
     intake.add_argument("--tag", required=True, help="the image's tag")
@@ -686,7 +691,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
     if args.github_output is not None:
         promotion.write_for_workflow(
-            promotion.pull_request(change, started_by=args.started_by),
+            promotion.pull_request(
+                change, started_by=args.started_by, tested_revision=args.tested_revision
+            ),
             github_output=args.github_output,
             body_file=args.body_file,
         )

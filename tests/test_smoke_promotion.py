@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from generator import smoketest
 from generator.argo import gotemplate
 from generator.cli import main
+from generator.commands import promotion, tags
 from generator.commands.validate import CRD_SCHEMAS, validate_objects
 from generator.render import notifications
 from generator.render.github import PROMOTE_PATH
@@ -928,3 +929,20 @@ def test_the_workflow_step_runs_the_check_with_its_inputs_from_env(
         s for s in parsed(text)["jobs"]["verify"]["steps"] if "checkout" in s.get("uses", "")
     )
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_an_automatic_proposal_says_what_sent_it_and_what_was_checked(tmp_path: Path) -> None:
+    config = tmp_path / "services.toml"
+    shutil.copy(SPECS / "smoke.toml", config)
+    change = tags.promote(config, "hello", "prod")
+    revision = "a" * 40
+    body = promotion.pull_request(change, tested_revision=revision).body
+    assert body.splitlines()[2] == (
+        f"Proposed automatically for revision `{revision}` of `main`: Argo CD Notifications"
+        " sends it once `hello-staging` has synced that revision, is Healthy and its smoke test"
+        " (the PostSync hook) passed. `gitopsgen verify-promotion` checked that the revision is"
+        " on `main` and deployed the tag copied here."
+    )
+    manual = promotion.pull_request(change, tested_revision="").body
+    assert "Proposed automatically" not in manual
+    assert body.replace(body.splitlines()[2] + "\n\n", "") == manual
