@@ -114,7 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("service")
     render.add_argument("env")
-    format_option(command("validate", "run the real validators over the tree"))
+    validate = command("validate", "run the real validators over the tree")
+    format_option(validate)
+    for takes_charts in (render, validate):
+        takes_charts.add_argument(
+            "--charts",
+            type=Path,
+            metavar="DIR",
+            help="Helm chart archives (<name>-<version>.tgz) read before any chart"
+            " repository, and where fetched ones are kept (default: a temporary folder)",
+        )
     apps = command("apps", "the Applications Argo CD will generate", output=False)
     apps.add_argument("--json", action="store_true", help="print JSON")
     windows = command("windows", "when each environment may sync next", output=False)
@@ -604,7 +613,9 @@ def cmd_rendered_diff(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from generator.commands import rendered
 
-    sys.stdout.write(rendered.render_application(load_model(args.config), args.service, args.env))
+    sys.stdout.write(
+        rendered.render_application(load_model(args.config), args.service, args.env, args.charts)
+    )
     return EXIT_OK
 
 
@@ -636,7 +647,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             ]
         ) from None
 
-    findings = validate.validate_tree(load_model(args.config), args.output)
+    findings = validate.validate_tree(load_model(args.config), args.output, args.charts)
     from generator.commands import machine
 
     records = [machine.finding_record(finding, str(args.output)) for finding in findings]

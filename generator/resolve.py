@@ -5,9 +5,9 @@ The result is what every renderer reads: no renderer applies a default of its ow
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from generator.naming import artifact_repository_id, ecr_registry_host
 from generator.smoketest import ResolvedSmokeTest, resolve_smoke_test
@@ -15,6 +15,7 @@ from generator.spec import pin
 from generator.spec.model import (
     Analysis,
     Canary,
+    Chart,
     Environment,
     Hpa,
     Pdb,
@@ -74,6 +75,39 @@ class ResolvedResources:
 
 
 @frozen(kw_only=True)
+class ResolvedChart:
+    """A Helm chart service's chart: where Argo CD fetches it, and which values keys receive
+    the environment's image (a key `None`: the chart's values are left alone there)."""
+
+    repository: str  # as written: https://... or oci://...
+    name: str
+    version: str
+    tag_key: str
+    digest_key: str | None
+    repository_key: str | None
+
+    @property
+    def is_oci(self) -> bool:
+        return self.repository.startswith(OCI_SCHEME)
+
+    @property
+    def repo_url(self) -> str:
+        """The Application source's `repoURL`: a Helm repository over OCI is written without
+        the scheme, with `chart` naming the chart (Argo CD docs, user-guide/helm.md: "the oci://
+        syntax is not included"); the repository is registered with `enableOCI`."""
+        return self.repository.removeprefix(OCI_SCHEME) if self.is_oci else self.repository
+
+    @property
+    def reference(self) -> str:
+        """What `helm pull` takes: `oci://<registry>/<path>/<name>`, or the name alone (with
+        the repository URL beside it)."""
+        return f"{self.repository.rstrip('/')}/{self.name}" if self.is_oci else self.name
+
+
+OCI_SCHEME = "oci://"
+
+
+@frozen(kw_only=True)
 class Placement:
     """A service in one environment where it has a tag: one overlay, one Application."""
 
@@ -87,6 +121,9 @@ class Placement:
     env_vars: tuple[tuple[str, str], ...]
     config: tuple[tuple[str, str], ...]
     smoke_test: ResolvedSmokeTest | None = None  # the PostSync hook Job, where there is one
+    values: dict[str, Any] = field(
+        factory=dict
+    )  # a chart's values here (values-<env>.yaml), image keys included
 
 
 @frozen(kw_only=True)
@@ -111,6 +148,10 @@ class ResolvedService:
     retired: tuple[str, ...]  # environments it is leaving (an empty overlay), promotion order
     prometheus: str  # platform.prometheus: where canary analysis queries go
     sensitive: frozenset[str] = frozenset()  # config keys a rendered diff never shows
+    chart: ResolvedChart | None = None  # a Helm chart: no Kustomize base or overlays
+    values: dict[str, Any] = field(
+        factory=dict
+    )  # a chart's values of every environment (values.yaml)
 
     @property
     def application_envs(self) -> frozenset[str]:
@@ -231,8 +272,9 @@ def _resolve_service(
 ) -> ResolvedService:
     image_name = service.image or name
     base_resources = layer_resources(None, service.resources)
+    image = f"{image_repository_of(spec, registry, name)}/{image_name}"
     placements = tuple(
-        _place(env, spec.environments[env], service, service.envs[env])
+        _place(env, spec.environments[env], service, service.envs[env], image)
         for env in order
         if env in service.envs and service.envs[env].tag and not service.envs[env].retired
     )
@@ -242,7 +284,7 @@ def _resolve_service(
         team=service.team,
         namespace=service.namespace or name,
         repo=service.repo,
-        image=f"{image_repository_of(spec, registry, name)}/{image_name}",
+        image=image,
         image_name=image_name,
         port=service.port,
         liveness=service.liveness,
@@ -258,14 +300,73 @@ def _resolve_service(
         retired=retired,
         prometheus=spec.platform.prometheus,
         sensitive=frozenset(service.sensitive),
+        chart=resolve_chart(service),
+        values=service.values,
     )
 
 
-def _place(name: str, env: Environment, service: Service, overrides: ServiceEnv) -> Placement:
+def resolve_chart(service: Service) -> ResolvedChart | None:
+    chart: Chart | None = service.chart
+    if chart is None:
+        return None
+    default_repository = "image.repository" if service.repo else ""
+    repository_key = (
+        chart.repository_key if chart.repository_key is not None else default_repository
+    )
+    return ResolvedChart(
+        repository=chart.repository,
+        name=chart.name,
+        version=chart.version,
+        tag_key=chart.tag_key,
+        digest_key=chart.digest_key or None,
+        repository_key=repository_key or None,
+    )
+
+
+def image_values(chart: ResolvedChart, image: str, tag: str, digest: str | None) -> dict[str, Any]:
+    """The values that deploy one environment's image: its tag and digest (and the repository
+    where CI pushes it) at the chart's keys. A chart without a digest key gets
+    `<tag>@<digest>` as the tag, which a chart writing `<repository>:<tag>` deploys by digest."""
+    pairs: list[tuple[str, str]] = []
+    if chart.repository_key is not None:
+        pairs.append((chart.repository_key, image))
+    if digest is not None and chart.digest_key is not None:
+        pairs += [(chart.tag_key, tag), (chart.digest_key, digest)]
+    else:
+        pairs.append((chart.tag_key, f"{tag}@{digest}" if digest is not None else tag))
+    values: dict[str, Any] = {}
+    for key, value in pairs:
+        *parents, leaf = key.split(".")
+        table = values
+        for part in parents:
+            table = table.setdefault(part, {})
+        table[leaf] = value
+    return values
+
+
+def merge_values(below: dict[str, Any], above: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of two values layers: tables merge key by key, anything else in
+    `above` replaces what `below` has (helm.sh/helm pkg/chart/common/util/coalesce.go)."""
+    merged = dict(below)
+    for key, value in above.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _place(
+    name: str, env: Environment, service: Service, overrides: ServiceEnv, image: str
+) -> Placement:
     replicas = _first_set(overrides.replicas, service.replicas, env.replicas)
     tolerations = _first_set(overrides.tolerations, service.tolerations, env.tolerations)
     env_vars, config = split_env_and_config(service, overrides)
     assert overrides.tag is not None
+    chart = resolve_chart(service)
+    values = overrides.values
+    if chart is not None:
+        values = merge_values(values, image_values(chart, image, overrides.tag, overrides.digest))
     return Placement(
         env=name,
         tag=overrides.tag,
@@ -277,6 +378,7 @@ def _place(name: str, env: Environment, service: Service, overrides: ServiceEnv)
         env_vars=env_vars,
         config=config,
         smoke_test=resolve_smoke_test(service.smoke_test, overrides.smoke_test),
+        values=values,
     )
 
 

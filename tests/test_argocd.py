@@ -41,8 +41,12 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
     out = []
     for env in model.environments:
         for service in model.services:
-            if not any(p.env == env.name and p.tag for p in service.placements):
+            placed = any(p.env == env.name and p.tag for p in service.placements)
+            if not placed and env.name not in service.retired:
                 continue
+            # A chart's Application is listed by its chart; a retired one deploys its empty
+            # overlay, like any retired service.
+            chart = service.chart if placed else None
             out.append(
                 {
                     # the name the loader checks for clashes (tests/test_errors.py)
@@ -50,10 +54,16 @@ def expected_summaries(model: Model) -> list[dict[str, Any]]:
                     "project": env.name,
                     "cluster": env.cluster,
                     "namespace": service.namespace,
-                    "path": f"apps/{service.name}/overlays/{env.name}",
+                    "path": (
+                        f"{chart.name}@{chart.version}"
+                        if chart
+                        else f"apps/{service.name}/overlays/{env.name}"
+                    ),
                     "auto_sync": env.auto_sync,
-                    "revision": model.spec.gitops.branch,
-                    "repo": f"https://github.com/{model.spec.gitops.repo}.git",
+                    "revision": chart.version if chart else model.spec.gitops.branch,
+                    "repo": chart.repo_url
+                    if chart
+                    else f"https://github.com/{model.spec.gitops.repo}.git",
                     # deleting it deletes what it runs only where a sync could do so any time
                     "cascade": env.auto_sync and not env.sync_windows,
                 }
@@ -144,9 +154,12 @@ def test_ignore_differences_are_exactly_what_other_controllers_own(name: str) ->
     tree = tree_of(name)
     services = {s.name: s for s in model.services}
     for app in generated(name):
-        service = services[app["spec"]["source"]["path"].split("/")[1]]
-        placement = next(p for p in service.placements if p.env == app["spec"]["project"])
+        service = services[app["metadata"]["name"].rsplit("-", 1)[0]]
+        placement = next((p for p in service.placements if p.env == app["spec"]["project"]), None)
         expected: list[dict[str, Any]] = []
+        if placement is None or service.chart is not None:  # retired; a chart: none owned
+            assert "ignoreDifferences" not in app["spec"], app["metadata"]["name"]
+            continue
         if placement.hpa is not None:
             expected.append(
                 {
@@ -329,7 +342,19 @@ def test_project_destinations_are_exactly_the_applications(spec_name: str) -> No
         assert [(d["server"], d["namespace"]) for d in proj["spec"]["destinations"]] == sorted(
             pairs
         )
-        assert proj["spec"]["sourceRepos"] == [f"https://github.com/{model.spec.gitops.repo}.git"]
+        # the gitops repository, then exactly the chart repositories its Applications read
+        charts = sorted(
+            {
+                s["repoURL"]
+                for a in apps
+                if a["spec"]["project"] == env.name
+                for s in a["spec"].get("sources", ())[:1]
+            }
+        )
+        assert proj["spec"]["sourceRepos"] == [
+            f"https://github.com/{model.spec.gitops.repo}.git",
+            *charts,
+        ]
         assert not any(
             "*" in d["namespace"] or "*" in d["server"] for d in proj["spec"]["destinations"]
         )

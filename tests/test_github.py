@@ -304,8 +304,12 @@ def test_render_check_runs_check_validate_and_summarises_the_diff(spec_name: str
     summary = next(run for run in runs if "gitopsgen diff" in run)
     assert '--summary "$GITHUB_STEP_SUMMARY"' in summary
     install = next(s for _, s in steps_of(workflow) if s["name"].startswith("Install gitopsgen"))
-    pin = model_of(spec_name).generator
-    assert install["env"] == {"GITOPSGEN": pin.requirement(validate=True)}
+    model = model_of(spec_name)
+    # Helm's SDK only where the services file has charts for validate to render
+    charts = any(service.chart for service in model.services)
+    extras = "[validate,helm]" if charts else "[validate]"
+    assert install["env"] == {"GITOPSGEN": model.generator.requirement(validate=True, helm=charts)}
+    assert install["env"]["GITOPSGEN"].startswith(f"gitopsgen{extras}")
 
 
 @pytest.mark.tools

@@ -248,7 +248,10 @@ def test_every_fixture_spec_loads_resolves_and_renders(path: Path) -> None:
     expected = [f"{path}:{line}" for line in EXPECTED_WARNINGS.get(path.stem, [])]
     assert [str(warning) for warning in loaded.warnings] == expected
     tree = render_tree(resolve(loaded.spec))
-    assert all(f"apps/{name}/base/kustomization.yaml" in tree for name in loaded.spec.services)
+    assert all(
+        f"apps/{name}/base/{'values' if service.chart else 'kustomization'}.yaml" in tree
+        for name, service in loaded.spec.services.items()
+    )
 
 
 def _rendered_objects(tree: dict[str, str], service: str) -> set[tuple[str, str]]:
@@ -262,7 +265,9 @@ def _rendered_objects(tree: dict[str, str], service: str) -> set[tuple[str, str]
             if doc.get("kind") not in ("Kustomization", None) and "metadata" in doc:
                 found.add((doc["kind"], doc["metadata"]["name"]))
         elif path.startswith(f"apps/{service}/overlays/") and path.endswith("kustomization.yaml"):
-            found |= {("ConfigMap", g["name"]) for g in yaml.load(text)["configMapGenerator"]}
+            found |= {
+                ("ConfigMap", g["name"]) for g in yaml.load(text).get("configMapGenerator", [])
+            }
     return found
 
 

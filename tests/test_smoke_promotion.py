@@ -946,3 +946,17 @@ def test_an_automatic_proposal_says_what_sent_it_and_what_was_checked(tmp_path: 
     manual = promotion.pull_request(change, tested_revision="").body
     assert "Proposed automatically" not in manual
     assert body.replace(body.splitlines()[2] + "\n\n", "") == manual
+
+
+def test_a_chart_service_refuses_a_smoke_test_it_would_never_run() -> None:
+    chart = 'chart = { repository = "https://charts.example.com/stable", name = "hello", version = "1.2.3" }'
+    text = edit(SERVICE, SERVICE + f"\n{chart}\n{GOOD}")
+    text = edit(TAG, TAG + "\nsmoke_test = { retries = 1 }", text)
+    message = (
+        " is not rendered for Helm chart services yet: their Applications deploy the chart"
+        " alone, so no PostSync hook Job would run and no promotion would be proposed; remove it"
+    )
+    assert problems_of(text) == [
+        f"s.toml:29:1: services.hello.smoke_test:{message}",
+        f"s.toml:34:1: services.hello.envs.dev.smoke_test:{message}",
+    ]

@@ -86,15 +86,23 @@ def summary(app: Mapping[str, Any]) -> dict[str, Any]:
     """The fields a user checks, from one generated Application."""
     spec = app["spec"]
     automated = spec.get("syncPolicy", {}).get("automated")
+    # A multi-source Application (a Helm chart) is summarised by its first source, the chart:
+    # `path` is then `<chart>@<version>`, the revision the chart's version.
+    source = spec["sources"][0] if spec.get("sources") else spec["source"]
+    path = (
+        source.get("path")
+        if "chart" not in source
+        else f"{source['chart']}@{source.get('targetRevision')}"
+    )
     return {
         "name": app["metadata"]["name"],
         "project": spec["project"],
         "cluster": spec["destination"].get("server") or spec["destination"].get("name"),
         "namespace": spec["destination"].get("namespace"),
-        "path": spec["source"]["path"],
+        "path": path,
         "auto_sync": automated is not None and automated.get("enabled", True) is not False,
-        "revision": spec["source"].get("targetRevision"),
-        "repo": spec["source"]["repoURL"],
+        "revision": source.get("targetRevision"),
+        "repo": source["repoURL"],
         # deleting the Application deletes what it deployed (the resources finalizer)
         "cascade": RESOURCES_FINALIZER in app["metadata"].get("finalizers", []),
     }

@@ -7,7 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from generator.kustomize.build import render_objects
+from generator.commands import charts
+from generator.kustomize.build import Built, render_objects
 from generator.render import render_tree
 from generator.resolve import Model
 from generator.review import changes, report, trees
@@ -78,8 +79,9 @@ def write_outputs(
         full.write_text(report.text(result, label), encoding="utf-8")
 
 
-def render_application(model: Model, service: str, env: str) -> str:
-    """`kubectl kustomize apps/<service>/overlays/<env>`, byte for byte, from the services file."""
+def render_application(model: Model, service: str, env: str, charts_dir: Path | None = None) -> str:
+    """`kubectl kustomize apps/<service>/overlays/<env>`, byte for byte, from the services file;
+    a Helm chart's Application as Helm renders it (the chart from `charts_dir` or fetched)."""
     by_name = {s.name: s for s in model.services}
     if service not in by_name:
         hint = did_you_mean(service, list(by_name))
@@ -93,5 +95,10 @@ def render_application(model: Model, service: str, env: str) -> str:
             ]
         )
     tree = trees.MemoryTree(render_tree(model))
+    chosen = by_name[service]
+    placement = next((p for p in chosen.placements if p.env == env), None)
+    if chosen.chart is not None and placement is not None:
+        documents = charts.render_application(chosen, placement, tree.read, charts_dir)
+        return render_objects([Built(obj=doc) for doc in documents])
     overlay = f"apps/{service}/overlays/{env}"
     return render_objects(changes.Side(tree).build(service, env, overlay))

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 
 from generator import naming
 from generator.argo import appset, gotemplate
+from generator.commands.charts import chart_findings
 from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import Model
@@ -360,7 +361,7 @@ def zizmor_line(finding: dict[str, Any]) -> str:
 # The whole tree
 
 
-def validate_tree(model: Model, out: Path) -> list[str]:
+def validate_tree(model: Model, out: Path, charts: Path | None = None) -> list[str]:
     """Every finding over the tree written at `out`, each `path: Kind/name: message`.
 
     Only what gitopsgen writes, and what services.toml lets stay beside it (allow_foreign),
@@ -371,6 +372,7 @@ def validate_tree(model: Model, out: Path) -> list[str]:
     kubernetes_schema_dir(version)  # an unknown Kubernetes minor is refused before any work
     rendered = render_tree(model)
     found = overlay_findings(model, out)
+    found += chart_findings(model, out, charts, validate_objects)
     found += manifest_findings(out, version)
     found += application_findings(model, out)
     found += foreign_findings(model, out, rendered)
@@ -399,6 +401,7 @@ def overlay_dirs(model: Model, out: Path) -> list[Path]:
     expected = {
         out / "apps" / service.name / "overlays" / placement.env
         for service in model.services
+        if service.chart is None  # a chart's overlay folder holds values: chart_findings
         for placement in service.placements
     }
     on_disk = {path.parent for path in (out / "apps").glob("*/overlays/*/kustomization.yaml")}

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.render import argocd, github, kustomize, notifications, policies, terraform
+from generator.render import (
+    argocd,
+    github,
+    helm,
+    kustomize,
+    notifications,
+    policies,
+    terraform,
+)
 from generator.resolve import Model
 
 Renderer = Callable[[Model], dict[str, str]]
 
 FAMILIES: tuple[Renderer, ...] = (
     kustomize.render,
+    helm.render,
     terraform.render,
     argocd.render,
     policies.render,

@@ -17,7 +17,7 @@ from attrs import frozen
 
 from generator import naming
 from generator.naming import gitops_repo_url
-from generator.render import policies
+from generator.render import helm, policies
 from generator.render.kustomize import WORKLOAD_API
 from generator.render.rollouts import traffic_routing
 from generator.render.templating import render as render_template
@@ -137,7 +137,9 @@ def retry_of(env: ResolvedEnv) -> dict[str, Any]:
     }
 
 
-def application_element(app: PlannedApp, meshed: set[tuple[str, str]]) -> dict[str, Any]:
+def application_element(
+    model: Model, app: PlannedApp, meshed: set[tuple[str, str]]
+) -> dict[str, Any]:
     """The list generator's parameters for one Application (read by the template and patch);
     `meshed`: istio_namespaces."""
     env = app.env
@@ -154,7 +156,19 @@ def application_element(app: PlannedApp, meshed: set[tuple[str, str]]) -> dict[s
         "cascade": not removal_is_gated(env),
         "ignoreDifferences": [] if app.retired else ignore_differences(app.service, env),
         "managedNamespaceMetadata": namespace_metadata(app.service, env, meshed),
+        # A chart's Application: the chart and the gitops repository's values files, in place
+        # of the template's single source (a retired one keeps that: its empty overlay).
+        "sources": chart_sources(model, app),
     }
+
+
+def chart_sources(model: Model, app: PlannedApp) -> list[dict[str, Any]]:
+    """The multi-source `sources` of a chart service's Application, or [] for the template's
+    `source` (a Kustomize overlay, or a retired chart's empty one)."""
+    if app.service.chart is None or app.retired:
+        return []
+    placement = next(p for p in app.service.placements if p.env == app.env.name)
+    return helm.sources(model, app.service, placement)
 
 
 def render_applicationset(model: Model) -> str:
@@ -163,7 +177,7 @@ def render_applicationset(model: Model) -> str:
     return render_template(
         "argocd/applicationset.yaml",
         name=APPLICATIONSET_NAME,
-        elements=[application_element(app, meshed) for app in apps],
+        elements=[application_element(model, app, meshed) for app in apps],
         repo_url=gitops_repo_url(model.spec.gitops.repo),
         branch=model.spec.gitops.branch,
     )
@@ -200,6 +214,8 @@ def ignore_differences(service: ResolvedService, env: ResolvedEnv) -> list[dict[
     RespectIgnoreDifferences=true (set for every Application) makes a sync keep these live
     values too, so an automated sync or selfHeal never reverts them.
     """
+    if service.chart is not None:  # what a chart deploys is the chart's
+        return []
     placement = next(p for p in service.placements if p.env == env.name)
     ignored = []
     if placement.hpa is not None:
@@ -329,6 +345,15 @@ def project_roles(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> lis
     return [*teams, platform]
 
 
+def source_repos(model: Model, apps: list[PlannedApp]) -> list[str]:
+    """The gitops repository, then the chart repositories the environment's charts come from
+    (each `repoURL` exactly as its Applications write it): nothing else may be a source."""
+    charts = sorted(
+        {app.service.chart.repo_url for app in apps if app.service.chart and not app.retired}
+    )
+    return [gitops_repo_url(model.spec.gitops.repo), *charts]
+
+
 def destinations(apps: list[PlannedApp]) -> list[dict[str, str]]:
     pairs = sorted({app.destination for app in apps})
     return [{"server": server, "namespace": namespace} for server, namespace in pairs]
@@ -365,7 +390,7 @@ def render_project(model: Model, env: ResolvedEnv, apps: list[PlannedApp]) -> st
         "argocd/appproject.yaml",
         env=env,
         description=f"The {env.name} environment: services sync {sync}",
-        repo_url=gitops_repo_url(model.spec.gitops.repo),
+        source_repos=source_repos(model, apps),
         destinations=destinations(apps),
         cluster_resources=cluster_resources(env, apps),
         roles=project_roles(model, env, apps),

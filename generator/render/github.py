@@ -120,6 +120,7 @@ def common_context(model: Model) -> dict[str, Any]:
         "gitops_branch": gitops.branch,
         "first_env": model.environments[0].name,
         "generator": model.generator,
+        "has_charts": any(service.chart for service in model.services),
         "writer_environment": naming.WRITER_ENVIRONMENT,
         "intake_workflow_file": INTAKE_PATH.rsplit("/", 1)[1],
         "intake_identity": naming.INTAKE_IDENTITY_NAME,

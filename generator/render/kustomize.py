@@ -28,9 +28,10 @@ CONFIG_MAP_ANNOTATIONS = {
 def render(model: Model) -> dict[str, str]:
     files: dict[str, str] = {}
     for service in model.services:
-        files.update(render_base(service))
-        for placement in service.placements:
-            files.update(render_overlay(service, placement))
+        if service.chart is None:  # a chart's values files: render/helm.py
+            files.update(render_base(service))
+            for placement in service.placements:
+                files.update(render_overlay(service, placement))
         for env in service.retired:
             files[overlay_kustomization(service.name, env)] = retired_overlay(service.name, env)
     return files

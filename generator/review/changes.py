@@ -16,6 +16,7 @@ from attrs import frozen
 from generator import tools
 from generator.kustomize import yamlio
 from generator.kustomize.build import BuildError, Built, Kustomizer, Unsupported, clone, split_image
+from generator.resolve import merge_values
 from generator.review.trees import Tree, input_prefixes
 from generator.spec.errors import InputError
 
@@ -83,6 +84,8 @@ class Side:
         self.builders: dict[str, Kustomizer] = {}
 
     def build(self, service: str, env: str, overlay: str) -> list[Built]:
+        if f"{overlay}/kustomization.yaml" not in self.tree.blobs:
+            return self.chart_values(service, env, overlay)
         builder = self.builders.setdefault(service, Kustomizer(self.tree.read))
         try:
             return builder.build(overlay, within=input_prefixes(service, env))
@@ -92,6 +95,20 @@ class Side:
             raise InputError(
                 [f"{self.tree.label}: {overlay}: kustomize would fail: {exc}"]
             ) from exc
+
+    def chart_values(self, service: str, env: str, overlay: str) -> list[Built]:
+        """A Helm chart's Application, as far as it can be shown without its chart: the values
+        Argo CD passes to Helm (values.yaml, then values-<env>.yaml over it), as one object.
+        The chart and its version are the element's `sources` (shown beside it)."""
+        merged: dict[str, Any] = {}
+        for path in (f"apps/{service}/base/values.yaml", f"{overlay}/values-{env}.yaml"):
+            try:
+                layer = next(yamlio.load_all(self.tree.read(path) or "{}"), None)
+            except (yaml.YAMLError, yamlio.UnsupportedYaml) as exc:
+                raise InputError([f"{self.tree.label}: {path}: not YAML: {exc}"]) from exc
+            merged = merge_values(merged, layer if isinstance(layer, dict) else {})
+        values = {"apiVersion": "helm", "kind": "Values", "metadata": {"name": service}}
+        return [Built(obj={**values, "values": merged})]
 
     def _with_kubectl(self, service: str, env: str, overlay: str, why: str) -> list[Built]:
         """What this port does not implement, the real Kustomize builds (from a scratch copy)."""
@@ -233,10 +250,24 @@ def _element_facts(was: dict[str, Any] | None, now: dict[str, Any] | None) -> li
     """`autoSync false -> true`, `cluster A -> B`: what Argo CD does differently."""
     old, new = was or {}, now or {}
     return [
-        f"{key} {_shown(old.get(key))} -> {_shown(new.get(key))}"
+        _sources_fact(old.get(key), new.get(key))
+        if key == "sources"
+        else f"{key} {_shown(old.get(key))} -> {_shown(new.get(key))}"
         for key in [*old, *(k for k in new if k not in old)]
         if not same(old.get(key), new.get(key))
     ]
+
+
+def _sources_fact(was: Any, now: Any) -> str:
+    """A chart Application's sources by its chart: `chart valkey 2.4.7 -> 2.5.0`."""
+    return f"chart {_chart_of(was)} -> {_chart_of(now)}"
+
+
+def _chart_of(sources: Any) -> str:
+    first = sources[0] if isinstance(sources, list) and sources else None
+    if not isinstance(first, dict) or "chart" not in first:
+        return "none"
+    return f"{first.get('repoURL')}/{first['chart']} {first.get('targetRevision')}"
 
 
 def _shown(value: Any) -> str:

@@ -51,7 +51,16 @@ class Tree:
         found = {}
         for path in self.blobs:
             parts = path.split("/")
-            if len(parts) == 5 and parts[2] == "overlays" and parts[4] == "kustomization.yaml":
+            # a Kustomize overlay, or a Helm chart's: its values-<env>.yaml (chart_values)
+            if (
+                len(parts) == 5
+                and parts[2] == "overlays"
+                and parts[4]
+                in (
+                    "kustomization.yaml",
+                    f"values-{parts[3]}.yaml",
+                )
+            ):
                 overlay = "/".join(parts[:4])
                 if elements is None or overlay in elements:
                     found[(parts[1], parts[3])] = overlay

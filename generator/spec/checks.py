@@ -19,7 +19,7 @@ from generator.resolve import (  # resolve owns these rules
     promotion_order,
     registry_of,
 )
-from generator.spec import pin, versions
+from generator.spec import charts, pin, versions
 from generator.spec.errors import KeyPath, did_you_mean
 from generator.spec.model import (
     Analysis,
@@ -100,6 +100,7 @@ def check(spec: Spec) -> Found:
     for name, service in spec.services.items():
         yield from check_service(spec, name, service)
         yield from smoke_test_problems(spec, name, service)
+        yield from charts.service_problems(name, service, value_problem)
     yield from object_collisions(spec)
     yield from application_collisions(spec)
     yield from policy_application_collisions(spec)
@@ -1007,8 +1008,11 @@ def rendered_objects(name: str, service: Service) -> list[RenderedObject]:
     """Every object render/kustomize.py and render/rollouts.py write for the service.
 
     The ConfigMap is named before Kustomize appends its hash. tests/test_load.py holds this
-    list to what the renderers actually produce.
+    list to what the renderers actually produce. A Helm chart's objects are the chart's,
+    unknown until Helm renders it (`validate`): none is listed.
     """
+    if service.chart is not None:
+        return []
     canary = service.canary
     workload = "Rollout" if canary is not None else "Deployment"
     kinds = [workload, "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"]
@@ -1476,6 +1480,22 @@ def smoke_test_fields(where: KeyPath, test: SmokeTest) -> Found:
 
 def smoke_test_problems(spec: Spec, name: str, service: Service) -> Found:
     where: KeyPath = ("services", name)
+    if service.chart is not None:
+        # A chart's Applications read the chart and its values files (render/helm.py): no
+        # source would deploy the Job, and no promotion would ever be proposed.
+        tables = [((*where, "smoke_test"), service.smoke_test)] + [
+            ((*where, "envs", env, "smoke_test"), overrides.smoke_test)
+            for env, overrides in service.envs.items()
+        ]
+        for path, table in tables:
+            if table is not None:
+                yield (
+                    path,
+                    "is not rendered for Helm chart services yet: their Applications deploy the"
+                    " chart alone, so no PostSync hook Job would run and no promotion would be"
+                    " proposed; remove it",
+                )
+        return
     if service.smoke_test is not None:
         yield from smoke_test_fields((*where, "smoke_test"), service.smoke_test)
     tested = False

@@ -11,7 +11,7 @@ generated from these classes, descriptions included. A class's docstring describ
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from attrs import field, frozen
 
@@ -514,6 +514,45 @@ class SmokeTest:
 
 
 @frozen(kw_only=True)
+class Chart:
+    """`[services.<name>.chart]`: the service is a Helm chart, deployed by an Argo CD
+    Application with two sources: the chart, and the gitops repository (`ref: values`) whose
+    `values.yaml` and `values-<env>.yaml` it reads. No Kustomize base or overlay."""
+
+    repository: str = field(
+        metadata=about(
+            "The chart repository: `https://...` (a Helm repository with an `index.yaml`) or"
+            " `oci://<registry>/<path>` (the chart is `<path>/<name>` there)."
+        )
+    )
+    name: str = field(metadata=about("The chart's name in that repository."))
+    version: str = field(
+        metadata=about(
+            "The exact chart version (`X.Y.Z`, SemVer): never a range, `latest` or empty."
+        )
+    )
+    tag_key: str = field(
+        default="image.tag",
+        metadata=about("The values key (dotted path) that receives the environment's `tag`."),
+    )
+    digest_key: str = field(
+        default="image.digest",
+        metadata=about(
+            'The values key that receives the environment\'s `digest`; `""`: the chart has'
+            " none, and `tag_key` receives `<tag>@<digest>`."
+        ),
+    )
+    repository_key: str | None = field(
+        default=None,
+        metadata=about(
+            'The values key that receives the image repository `<registry>/<image>`; `""`:'
+            " none (the chart's own image). Default: `image.repository` when the service has a"
+            " `repo` (CI builds its image), none otherwise."
+        ),
+    )
+
+
+@frozen(kw_only=True)
 class ServiceEnv:
     """`[services.<name>.envs.<env>]`: the most specific layer."""
 
@@ -574,6 +613,13 @@ class ServiceEnv:
         metadata=about(
             "The smoke test here: merges key by key over the service's `smoke_test`"
             " (`{ enabled = false }`: none here)."
+        ),
+    )
+    values: dict[str, Any] = field(
+        factory=dict,
+        metadata=about(
+            "Helm values here (`chart` only): `values-<env>.yaml`, merged key by key over the"
+            " service's `values` (tables merge, anything else replaces)."
         ),
     )
 
@@ -673,6 +719,21 @@ class Service:
     analysis: Analysis | None = field(
         default=None,
         metadata=about("The canary's AnalysisTemplate: see README, *Canary releases*."),
+    )
+    chart: Chart | None = field(
+        default=None,
+        metadata=about(
+            "A Helm chart instead of a Kustomize base: see README, *Helm charts*. Its"
+            " workload keys (port, probes, replicas, resources, env, config, hpa, pdb,"
+            " tolerations, canary) are refused: the chart's values set them."
+        ),
+    )
+    values: dict[str, Any] = field(
+        factory=dict,
+        metadata=about(
+            "Helm values of every environment (`chart` only), rendered as"
+            " `apps/<name>/base/values.yaml`."
+        ),
     )
     envs: dict[str, ServiceEnv] = field(
         factory=dict,

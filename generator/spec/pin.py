@@ -19,6 +19,7 @@ from attrs import frozen
 
 PACKAGE = "gitopsgen"
 VALIDATE_EXTRA = "validate"
+HELM_EXTRA = "helm"  # Helm (its Go SDK) for `validate` to render a services file's charts
 
 _VCS = re.compile(
     rf"{PACKAGE} *@ *(?P<url>git\+https://[A-Za-z0-9.-]+(?::[0-9]+)?"
@@ -42,9 +43,12 @@ class GeneratorPin:
     version: str | None = None
     hashes: tuple[str, ...] = ()
 
-    def requirement(self, *, validate: bool) -> str:
-        """The requirement line for pip, with the `validate` extra when the job needs it."""
-        name = f"{PACKAGE}[{VALIDATE_EXTRA}]" if validate else PACKAGE
+    def requirement(self, *, validate: bool, helm: bool = False) -> str:
+        """The requirement line for pip, with the `validate` extra when the job needs it (and
+        `helm` beside it where the services file has charts for it to render)."""
+        extras = [VALIDATE_EXTRA] if validate else []
+        extras += [HELM_EXTRA] if validate and helm else []
+        name = f"{PACKAGE}[{','.join(extras)}]" if extras else PACKAGE
         if self.url is not None:
             return f"{name} @ {self.url}"
         hashes = "".join(f" --hash=sha256:{digest}" for digest in self.hashes)

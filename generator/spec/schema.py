@@ -299,6 +299,8 @@ def _value(kind: Any, rule: Rule) -> Schema:
 
 def _single(kind: Any, rule: Rule) -> Schema:
     origin = get_origin(kind)
+    if kind is Any:  # Helm values: any data (checks.py refuses dates and non-finite floats)
+        return {}
     if attrs.has(kind):
         return _table(kind)
     if origin is Literal:
