@@ -949,7 +949,10 @@ def test_an_automatic_proposal_says_what_sent_it_and_what_was_checked(tmp_path: 
 
 
 def test_a_chart_service_refuses_a_smoke_test_it_would_never_run() -> None:
-    chart = 'chart = { repository = "https://charts.example.com/stable", name = "hello", version = "1.2.3" }'
+    chart = (
+        'chart = { repository = "https://charts.example.com/stable", name = "hello",'
+        ' version = "1.2.3" }'
+    )
     text = edit(SERVICE, SERVICE + f"\n{chart}\n{GOOD}")
     text = edit(TAG, TAG + "\nsmoke_test = { retries = 1 }", text)
     message = (
