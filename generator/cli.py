@@ -414,6 +414,8 @@ class _Sync:
         """True when the build cache knows the output is up to date (its warnings repeated)."""
         if self.previous != self.out:  # the cache knows nothing of another tree
             return False
+        if write.interrupted(self.out):  # a build died part-way: this one completes it
+            return False
         warnings = buildcache.up_to_date(self.key, self.out)
         for warning in warnings or ():
             print(warning, file=sys.stderr)
@@ -421,14 +423,16 @@ class _Sync:
 
     def plan(self) -> write.Plan:
         from generator import lifecycle
-        from generator.render import render_tree
+        from generator.render import producible, render_tree
 
         model, self.warnings = load_with_warnings(self.config, self.raw)
         self.allow_foreign = model.spec.gitops.allow_foreign
         # What the previous build wrote decides whether a service may leave in one step.
         lifecycle.check(model, self.previous, self.raw.decode(), str(self.config))
         tree = render_tree(model)  # all of it, in memory, before anything is written
-        plan = write.plan(tree, self.out, force=self.force, protected=[self.config])
+        plan = write.plan(
+            tree, self.out, force=self.force, protected=[self.config], claimable=producible
+        )
         for note in plan.notes:
             print(f"warning: {note}", file=sys.stderr)
         return plan
@@ -450,6 +454,13 @@ class _Sync:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from generator.tree import lock
+
+    with lock.held("tree", args.output, f"the tree {args.output}"):
+        return build_locked(args)
+
+
+def build_locked(args: argparse.Namespace) -> int:
     sync = _Sync(args, force=args.force)
     if sync.cached():
         print("nothing to do: the tree is up to date")
@@ -477,13 +488,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         found = foreign_files(args.output, write.owned(args.output), allowed_foreign(sync.raw))
         return report_check(args, foreign_entries(found))
     plan = sync.plan()
-    known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes)}
+    known = {*plan.files, *plan.hashes, *(path for _, path in plan.changes), *plan.leftovers}
     found = foreign_files(args.output, known, sync.allow_foreign)
     if plan.clean:
         sync.remember(plan)
         return report_check(args, foreign_entries(found))
     entries = [(write.CHECK_LABELS[change], path, "") for change, path in plan.changes]
     entries += [("conflict", conflict.path, conflict.reason) for conflict in plan.conflicts]
+    entries += [("leftover", path, write.LEFTOVER) for path in plan.leftovers]
+    if plan.interrupted:
+        entries.append(("interrupted", write.JOURNAL, write.INTERRUPTED))
     return report_check(args, entries + foreign_entries(found), drift=True)
 
 
@@ -682,15 +696,17 @@ def cmd_windows(args: argparse.Namespace) -> int:
 
 def cmd_set_image(args: argparse.Namespace) -> int:
     from generator.commands import tags
+    from generator.tree import lock
 
-    tags.set_image(
-        args.config,
-        args.service,
-        args.env,
-        args.tag,
-        digest=args.digest,
-        expect_digest=args.expect_digest,
-    )
+    with lock.held("services", args.config, str(args.config)):
+        tags.set_image(
+            args.config,
+            args.service,
+            args.env,
+            args.tag,
+            digest=args.digest,
+            expect_digest=args.expect_digest,
+        )
     return EXIT_OK
 
 
@@ -699,7 +715,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     if (args.github_output is None) != (args.body_file is None):
         raise InputError(["promote: --github-output and --body-file go together"])
-    change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
+    from generator.tree import lock
+
+    with lock.held("services", args.config, str(args.config)):
+        change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
     if args.github_output is not None:
         promotion.write_for_workflow(
             promotion.pull_request(

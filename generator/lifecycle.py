@@ -20,8 +20,9 @@ from generator.spec.errors import InputError, KeyPath, Problem
 from generator.spec.locate import Locator
 from generator.tree import write
 
-_OVERLAY = re.compile(r"apps/([^/]+)/overlays/([^/]+)/kustomization\.yaml")
-_BASE = re.compile(r"apps/([^/]+)/base/kustomization\.yaml")
+# A Kustomize service's overlay and base, or a Helm chart's values files (render/helm.py).
+_OVERLAY = re.compile(r"apps/([^/]+)/overlays/([^/]+)/(?:kustomization|values-\2)\.yaml")
+_BASE = re.compile(r"apps/([^/]+)/base/(?:kustomization|values)\.yaml")
 _WORKLOADS = ("deployment.yaml", "rollout.yaml")
 # The caller workflow's own header line names the app repository (render/github.py writes it).
 _CALLER_REPO = re.compile(r"^# The CI of [^:]+: install this file in (\S+) as$", re.MULTILINE)

@@ -526,3 +526,46 @@ def test_the_rendered_diff_shows_a_charts_version_and_the_values_helm_gets() -> 
         "-  replicas: 3",
         "+  replicas: 4",
     ]
+
+
+def test_a_chart_leaves_a_gated_environment_only_through_retired(tmp_path: Path) -> None:
+    config = tmp_path / "services.toml"
+    text = (SPECS / "charts.toml").read_text(encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 0
+    prod = text[text.index("[services.cache.envs.prod]") : text.index("[services.billing]")]
+    config.write_text(text.replace(prod, ""), encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 2
+    assert (out / "apps/cache/overlays/prod/values-prod.yaml").is_file()  # nothing written
+    # retired first: the Application deploys the empty overlay, a sync prunes the chart's objects
+    config.write_text(text.replace(prod, "[services.cache.envs.prod]\nretired = true\n\n"))
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 0
+    assert not (out / "apps/cache/overlays/prod/values-prod.yaml").exists()
+    assert elements_of(out)["cache-prod"]["sources"] == []
+    config.write_text(text.replace(prod, ""), encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(out)]) == 0
+
+
+def elements_of(out: Path) -> dict[str, dict[str, Any]]:
+    appset = yaml.safe_load((out / APPLICATIONSET_PATH).read_text(encoding="utf-8"))
+    return {e["name"]: e for e in appset["spec"]["generators"][0]["list"]["elements"]}
+
+
+def test_removing_a_chart_in_one_step_is_refused_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    text = (SPECS / "charts.toml").read_text(encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 0
+    prod = text[text.index("[services.cache.envs.prod]") : text.index("[services.billing]")]
+    config.write_text(text.replace(prod, ""), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"{config}:42:17: services.cache.envs.prod: removed in one step, but prod syncs only by"
+        " hand (auto_sync = false): its Application cache-prod would be deleted and what it"
+        " runs left in the cluster. Set `retired = true` in [services.cache.envs.prod], sync"
+        " cache-prod in Argo CD (with prune), then remove the entry\n"
+    )

@@ -1372,7 +1372,26 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         'cluster = "dev.example.com"',
         [
             "14:1: environments.dev.cluster: 'dev.example.com' is not the https:// URL of an"
-            " API server"
+            " API server (https://host[:port][/path], no query, fragment or braces)"
+        ],
+    ),
+    (
+        "cluster-url-with-a-fragment",
+        'cluster = "https://dev.example.com"',
+        'cluster = "https://dev.example.com/#x"',
+        [
+            "14:1: environments.dev.cluster: 'https://dev.example.com/#x' is not the https://"
+            " URL of an API server (https://host[:port][/path], no query, fragment or braces)"
+        ],
+    ),
+    (
+        "cluster-url-with-braces",
+        'cluster = "https://dev.example.com"',
+        'cluster = "https://dev.example.com/{{.env}}"',
+        [
+            "14:1: environments.dev.cluster: 'https://dev.example.com/{{.env}}' is not the"
+            " https:// URL of an API server (https://host[:port][/path], no query, fragment or"
+            " braces)"
         ],
     ),
     (

@@ -368,6 +368,20 @@ def test_timezone_known(name: str) -> None:
         ("Europe/Berln", "unknown time zone 'Europe/Berln' (did you mean 'Europe/Berlin'?)"),
         ("Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
         ("Local", "'Local' is not an IANA time zone; write one such as 'UTC' or 'Europe/Berlin'"),
+        # the system's zoneinfo folder beside the zones: the machine's own zone, placeholders
+        (
+            "localtime",
+            "'localtime' is not an IANA time zone; write one such as 'UTC' or 'Europe/Berlin'",
+        ),
+        (
+            "Factory",
+            "'Factory' is not an IANA time zone; write one such as 'UTC' or 'Europe/Berlin'",
+        ),
+        (
+            "posix/Europe/Berlin",
+            "'posix/Europe/Berlin' is not an IANA time zone; write one such as 'UTC' or"
+            " 'Europe/Berlin'",
+        ),
         ("", "'' is not an IANA time zone; write one such as 'UTC' or 'Europe/Berlin'"),
         ("../etc/passwd", "unknown time zone '../etc/passwd'"),
     ],

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from generator.cli import main
+from generator.render import producible
 from generator.tree import buildcache, write
 from generator.tree.write import Change, Conflict, OutputError
-from tests.conftest import warnings_of
+from tests.conftest import tree_of, warnings_of
 
 SPECS = Path(__file__).parent / "data" / "specs"
 TREE = {
@@ -96,13 +98,20 @@ def test_a_failed_atomic_write_leaves_the_old_file(
 def test_a_write_error_is_reported_as_an_output_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(_source: str, destination: str) -> None:
-        raise OSError(28, "No space left on device", destination)
+    replace = os.replace
+
+    def fail(source: str, destination: str) -> None:
+        if destination.endswith(write.JOURNAL):  # the journal still fits: a file does not
+            replace(source, destination)
+            return
+        raise OSError(28, "No space left on device", source)  # the temporary file's name
 
     monkeypatch.setattr(os, "replace", fail)
-    message = r"apps/api/base/deployment\.yaml: cannot write: No space"
+    # named by the file meant, not by its temporary file
+    message = r"/out/apps/api/base/deployment\.yaml: cannot write: No space left on device$"
     with pytest.raises(OutputError, match=message):
         sync(TREE, tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("*.gitopsgen-tmp"))
 
 
 # --- paths that must never be written ----------------------------------------------------------
@@ -426,3 +435,31 @@ def test_a_file_changed_during_the_run_is_never_vouched_for(
     buildcache.save("key", out, hashes, [], since=started)  # e.g. an editor saved mid-build
     assert not list((tmp_path / "cache").glob("*.json"))
     assert buildcache.up_to_date("key", out) is None
+
+
+# --- the manifest claims only what gitopsgen could have written ---------------------------
+
+
+def test_every_rendered_path_is_one_gitopsgen_may_claim(spec_name: str) -> None:
+    assert [path for path in tree_of(spec_name) if not producible(path)] == []
+
+
+def test_a_forged_manifest_line_cannot_make_a_build_delete_a_hand_written_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    config.write_text((SPECS / "minimal.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["build", "-c", str(config), "-o", str(tmp_path)]) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text("# The gitops repository\n", encoding="utf-8")
+    manifest = tmp_path / write.MANIFEST
+    forged = f"{write.digest(readme.read_bytes())}  README.md\n"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + forged, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", "-c", str(config), "-o", str(tmp_path)]) == 0
+    assert readme.read_text(encoding="utf-8") == "# The gitops repository\n"
+    assert (
+        "warning: .gitopsgen-manifest: 'README.md' is not a path gitopsgen writes: the claim is"
+        " ignored and the file left alone\n"
+    ) in capsys.readouterr().err
+    assert "README.md" not in manifest.read_text(encoding="utf-8")

@@ -505,6 +505,10 @@ def _go_uint(text: str) -> int:
 # Time zones
 
 
+_NOT_A_PLACE = frozenset({"Local", "localtime", "Factory", "posixrules"})
+_NOT_A_PLACE_PREFIXES = ("posix/", "right/")
+
+
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -513,9 +517,12 @@ def _zone_names() -> frozenset[str]:
 def check_timezone(name: str) -> ZoneInfo:
     """The IANA zone `name` (as Go's time.LoadLocation finds it); ValueError when unknown.
 
-    "Local" is refused: Go would take the Argo CD controller's own zone, whatever it is.
+    "Local" and "localtime" are refused: Go would take the Argo CD controller's own zone,
+    whatever it is; so is tzdata's "Factory" (an unset zone's placeholder, "-00") and what
+    the system's zoneinfo folder holds beside the zones (posixrules, posix/..., right/...:
+    leap-second variants Go's embedded tzdata does not carry).
     """
-    if name == "Local" or not name:
+    if name in _NOT_A_PLACE or name.startswith(_NOT_A_PLACE_PREFIXES) or not name:
         raise ValueError(
             f"{name!r} is not an IANA time zone; write one such as 'UTC' or 'Europe/Berlin'"
         )

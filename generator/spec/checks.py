@@ -67,6 +67,9 @@ _REGISTRY = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?(?:/[a-z0-9
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+# An API server as Argo CD matches it in projects and the ApplicationSet: host, port, path;
+# a `{` would meet the Go templates, a fragment or query is no part of a server's address.
+_CLUSTER_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?")
 _PERCENT = re.compile(r"(?P<number>[0-9]+)%")
 _LABEL_KEY_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -553,8 +556,12 @@ def check_environments(spec: Spec) -> Found:
 
 def check_environment(spec: Spec, name: str, env: Environment) -> Found:
     where: KeyPath = ("environments", name)
-    if not _URL.fullmatch(env.cluster):
-        yield (*where, "cluster"), f"{env.cluster!r} is not the https:// URL of an API server"
+    if not _CLUSTER_URL.fullmatch(env.cluster):
+        yield (
+            (*where, "cluster"),
+            f"{env.cluster!r} is not the https:// URL of an API server (https://host[:port]"
+            "[/path], no query, fragment or braces)",
+        )
     yield from _found((*where, "replicas"), at_least(env.replicas, 0))
     yield from _found((*where, "required_approvals"), at_least(env.required_approvals, 1))
     yield from owners_problems((*where, "approvers"), env.approvers, required=False)
