@@ -97,6 +97,6 @@ def test_a_held_lock_is_reported_with_its_holder(
         )
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()  # reaps it and closes its pipe
     with lock.held("services", target, "services.toml", wait=5):  # released by the kill
         pass

@@ -1589,7 +1589,41 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "output-option-like",
         'repo = "acme/gitops"',
         'repo = "acme/gitops"\noutput = "-rf"',
-        ["3:1: gitops.output: '-rf' is not a folder name a shell step can pass safely"],
+        [
+            "3:1: gitops.output: '-rf' is not a folder name a workflow and a shell step can"
+            " pass safely (letters, digits, '.', '_', '-' and '/')"
+        ],
+    ),
+    (
+        "output-an-expression",
+        'repo = "acme/gitops"',
+        'repo = "acme/gitops"\noutput = "${{ secrets.GITOPS_APP_PRIVATE_KEY }}"',
+        [
+            "3:1: gitops.output: '${{ secrets.GITOPS_APP_PRIVATE_KEY }}' is not a folder name"
+            " a workflow and a shell step can pass safely (letters, digits, '.', '_', '-' and"
+            " '/')"
+        ],
+    ),
+    (
+        "prometheus-with-credentials",
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\nprometheus = "https://bot:s3cret@prometheus.example.com"',
+        [
+            "12:1: platform.prometheus: 'https://bot:s3cret@prometheus.example.com' carries"
+            " credentials or a fragment: the analysis queries the server's address alone"
+            " (credentials would sit in git)"
+        ],
+    ),
+    (
+        "key-with-a-line-separator",
+        SERVICE,
+        SERVICE + '\nconfig = { "A\\u2028B" = "x", "C\\u007f" = "y" }',
+        [
+            "28:12: services.hello.config.\"A\\u2028B\": 'A\\u2028B' is not a valid variable"
+            " name (letters, digits and '_', not starting with a digit)",
+            "28:30: services.hello.config.\"C\\u007f\": 'C\\x7f' is not a valid variable name"
+            " (letters, digits and '_', not starting with a digit)",
+        ],
     ),
     (
         "sensitive-not-a-config-key",

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
@@ -274,9 +275,16 @@ def output_problem(output: str) -> str | None:
         return (
             f"{output!r} must be a folder inside the services file's folder, such as 'out' or '.'"
         )
-    if any(not part.isprintable() or part.startswith("-") for part in parts) or not output:
-        return f"{output!r} is not a folder name a shell step can pass safely"
+    # It reaches the render check's `env:` (where `${{ }}` is evaluated) and a shell step.
+    if not output or any(part.startswith("-") for part in parts) or not _OUTPUT.fullmatch(output):
+        return (
+            f"{output!r} is not a folder name a workflow and a shell step can pass safely"
+            " (letters, digits, '.', '_', '-' and '/')"
+        )
     return None
+
+
+_OUTPUT = re.compile(r"[A-Za-z0-9._/-]+")
 
 
 # A branch reaches git refs, workflow `ref:`/`branches:` and `env:` values, `uses: ...@<branch>`
@@ -430,7 +438,14 @@ def check_platform(spec: Spec) -> Found:
         timespec.check_timezone(spec.platform.timezone)
     except ValueError as exc:
         yield ("platform", "timezone"), str(exc)
-    if not _URL.fullmatch(spec.platform.prometheus):
+    parts = urlsplit(spec.platform.prometheus)
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        yield (
+            ("platform", "prometheus"),
+            f"{spec.platform.prometheus!r} carries credentials or a fragment: the analysis"
+            " queries the server's address alone (credentials would sit in git)",
+        )
+    elif not _URL.fullmatch(spec.platform.prometheus):
         yield (
             ("platform", "prometheus"),
             f"{spec.platform.prometheus!r} is not an http:// or https:// URL",

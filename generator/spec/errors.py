@@ -23,9 +23,21 @@ def format_path(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        key = part if _BARE_KEY.fullmatch(part) else _quoted(part)
         out = f"{out}.{key}" if out else key
     return out
+
+
+def _quoted(key: str) -> str:
+    """A TOML basic string of `key`, with every character that is not printable (DEL,
+    U+0085, U+2028 ...: a terminal or a log would break the line there) as a `\\uXXXX`."""
+    text = json.dumps(key, ensure_ascii=False)
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 @frozen(kw_only=True)
