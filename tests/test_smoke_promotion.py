@@ -648,6 +648,16 @@ RULES = [
         ["28:139: services.hello.smoke_test.command[1]: must not be empty"],
     ),
     (
+        "command-line-separator",
+        SERVICE,
+        SERVICE + f'\nsmoke_test = {{ image = "{IMAGE}", command = ["/s", "a\\u2028b"] }}',
+        [
+            "28:135: services.hello.smoke_test.command[1]: holds U+2028, a control or"
+            " line-separator character that Kubernetes' YAML readers refuse or change: write"
+            " the value without it"
+        ],
+    ),
+    (
         "deadline-not-go",
         SERVICE,
         SERVICE + f'\nsmoke_test = {{ image = "{IMAGE}", command = ["/s"], deadline = "1d" }}',

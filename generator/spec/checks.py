@@ -1484,6 +1484,8 @@ def smoke_test_fields(where: KeyPath, test: SmokeTest) -> Found:
         for index, part in enumerate(test.command):
             if not part:
                 yield (*where, "command", index), "must not be empty"
+            else:
+                yield from _found((*where, "command", index), value_problem(part))
     if test.deadline is not None:
         problem = duration_problem(test.deadline)
         if problem is None:
