@@ -18,8 +18,9 @@ Argo CD's documentation this follows (argo-cd v3.5.1, docs/operator-manual/notif
   (a notification per Application revision, not per commit of the repository);
 - subscriptions.md, "Default Subscriptions": `subscriptions` in this ConfigMap subscribe
   every Application, a webhook by its name in `recipients`;
-- services/webhook.md: `service.webhook.<name>` with `url` and `headers` (a `$key` value is
-  read from argocd-notifications-secret), a template's `webhook.<name>` gives `method`, `path`
+- services/webhook.md: `service.webhook.<name>` with `url` and `headers` (every `$key` in a
+  service's values is replaced by that key of argocd-notifications-secret: notifications-engine
+  pkg/api/config.go, replaceStringSecret), a template's `webhook.<name>` gives `method`, `path`
   (appended to `url`) and `body`, Go templates with Sprig's functions (notifications-engine
   pkg/templates/service.go: `sprig.TxtFuncMap()` without `env` and `expandenv`).
 
