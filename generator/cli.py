@@ -174,6 +174,11 @@ def image_commands(
         metavar="DIGEST",
         help="copy nothing unless the source records exactly this digest ('' for none)",
     )
+    promote.add_argument(
+        "--tested-revision",
+        metavar="COMMIT",
+        help="the revision verify-promotion checked, for an automatic proposal ('' for none)",
+    )
     intake = command("intake", "verify an image's provenance before it is recorded", output=False)
     intake.add_argument("service")
     intake.add_argument("--tag", required=True, help="the image's tag")
@@ -187,6 +192,19 @@ def image_commands(
     verify_image.add_argument("service")
     verify_image.add_argument("--promote-to", required=True, metavar="ENV", dest="env")
     github_output_option(verify_image, "append `recorded=<the verified digest>` as a step output")
+    verify_promotion = command(
+        "verify-promotion",
+        "refuse an automatic promotion unless its revision deployed the tag recorded now",
+        output=False,
+    )
+    verify_promotion.add_argument("service")
+    verify_promotion.add_argument("--to", required=True, dest="env", metavar="ENV")
+    verify_promotion.add_argument(
+        "--revision",
+        required=True,
+        metavar="COMMIT",
+        help="the gitops revision Argo CD synced in the source environment (40 hex digits)",
+    )
 
 
 def rendered_options(diff: argparse.ArgumentParser) -> None:
@@ -370,6 +388,7 @@ def run(args: argparse.Namespace) -> int:
         "promote": cmd_promote,
         "intake": cmd_intake,
         "verify-image": cmd_verify_image,
+        "verify-promotion": cmd_verify_promotion,
         "schema": cmd_schema,
     }[args.command]
     return handler(args)
@@ -702,7 +721,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
         change = tags.promote(args.config, args.service, args.env, expect_digest=args.expect_digest)
     if args.github_output is not None:
         promotion.write_for_workflow(
-            promotion.pull_request(change, started_by=args.started_by),
+            promotion.pull_request(
+                change, started_by=args.started_by, tested_revision=args.tested_revision
+            ),
             github_output=args.github_output,
             body_file=args.body_file,
         )
@@ -726,6 +747,14 @@ def cmd_verify_image(args: argparse.Namespace) -> int:
     print(verdict.message)
     if args.github_output is not None:
         intake.write_output(args.github_output, verdict)
+    return EXIT_OK
+
+
+def cmd_verify_promotion(args: argparse.Namespace) -> int:
+    from generator.commands import synced
+
+    model = load_model(args.config)
+    print(synced.verify(args.config, model, args.service, args.env, args.revision))
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from generator.naming import artifact_repository_id, ecr_registry_host
+from generator.smoketest import ResolvedSmokeTest, resolve_smoke_test
 from generator.spec import pin
 from generator.spec.model import (
     Analysis,
@@ -56,6 +57,8 @@ class ResolvedEnv:
     sync_roles: tuple[str, ...] | None
     sync_windows: tuple[SyncWindow, ...]
     retry: ResolvedRetry
+    # Argo CD Notifications proposes promotions here once a smoke test passed in promote_from.
+    auto_propose: bool = False
 
 
 @frozen(kw_only=True)
@@ -117,6 +120,7 @@ class Placement:
     tolerations: tuple[Toleration, ...]
     env_vars: tuple[tuple[str, str], ...]
     config: tuple[tuple[str, str], ...]
+    smoke_test: ResolvedSmokeTest | None = None  # the PostSync hook Job, where there is one
     values: dict[str, Any] = field(
         factory=dict
     )  # a chart's values here (values-<env>.yaml), image keys included
@@ -259,6 +263,7 @@ def _resolve_env(name: str, env: Environment, *, first: bool) -> ResolvedEnv:
             factor=retry.factor if retry and retry.factor is not None else 2,
             max_duration=retry.max_duration if retry and retry.max_duration else "3m",
         ),
+        auto_propose=env.promote_from is not None and env.auto_propose is not False,
     )
 
 
@@ -372,6 +377,7 @@ def _place(
         tolerations=tolerations,
         env_vars=env_vars,
         config=config,
+        smoke_test=resolve_smoke_test(service.smoke_test, overrides.smoke_test),
         values=values,
     )
 

@@ -13,7 +13,7 @@ from generator.spec.load import load_text
 
 DATA = Path(__file__).parent / "data"
 SPECS = DATA / "specs"
-SPEC_NAMES = ("reference", "gcp", "minimal", "charts")
+SPEC_NAMES = ("reference", "gcp", "minimal", "charts", "smoke")
 
 
 @cache

@@ -19,7 +19,7 @@ from generator.resolve import Model, resolve
 from generator.spec.load import load_text
 from tests.conftest import SPECS, model_of, tree_of
 
-AWS_SPECS = ("reference", "minimal", "charts")
+AWS_SPECS = ("reference", "minimal", "charts", "smoke")
 TERRAFORM = shutil.which("terraform")
 NO_COMMENTS = hcl2.SerializationOptions(with_comments=False)
 needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="no terraform binary on PATH")

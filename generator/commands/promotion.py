@@ -30,7 +30,9 @@ class PullRequest:
     team_reviewers: tuple[str, ...]  # team slugs, without the organisation
 
 
-def pull_request(change: Change, *, started_by: str | None = None) -> PullRequest:
+def pull_request(
+    change: Change, *, started_by: str | None = None, tested_revision: str | None = None
+) -> PullRequest:
     """Describe the promotion `change` (a `promote` edit) as a pull request."""
     model = resolve(change.spec)
     target = change.target
@@ -40,14 +42,20 @@ def pull_request(change: Change, *, started_by: str | None = None) -> PullReques
     return PullRequest(
         title=f"promote({target.service}): {target.env} <- {target.tag}",
         branch=f"promote/{target.service}/{target.env}",
-        body=body(model, change, owners, started_by),
+        body=body(model, change, owners, started_by, tested_revision),
         labels=(naming.PROMOTION_LABEL, naming.promotion_env_label(target.env)),
         reviewers=tuple(h for h in handles if "/" not in h),
         team_reviewers=tuple(h.split("/", 1)[1] for h in handles if "/" in h),
     )
 
 
-def body(model: Model, change: Change, owners: tuple[str, ...], started_by: str | None) -> str:
+def body(
+    model: Model,
+    change: Change,
+    owners: tuple[str, ...],
+    started_by: str | None,
+    tested_revision: str | None = None,
+) -> str:
     target = change.target
     service, env_name = target.service, target.env
     env = model.environment(env_name)
@@ -63,6 +71,7 @@ def body(model: Model, change: Change, owners: tuple[str, ...], started_by: str 
     lines = [
         f"Promotes **{service}** to **{env_name}**: `{target.tag}`{pinned} from {source}{replaces}",
         "",
+        *tested(model, source_app, tested_revision),
         *enforced(model, env_name, owners, started_by),
         "",
         "For the reviewers:",
@@ -72,6 +81,20 @@ def body(model: Model, change: Change, owners: tuple[str, ...], started_by: str 
         f"- [ ] After merge, Argo CD syncs `{target_app}` {sync}, within its sync windows",
     ]
     return "\n".join(lines) + "\n"
+
+
+def tested(model: Model, source_app: str, revision: str | None) -> list[str]:
+    """An automatic proposal: what sent it, and what the workflow checked (no more)."""
+    if not revision:
+        return []
+    branch = model.spec.gitops.branch
+    return [
+        f"Proposed automatically for revision `{revision}` of `{branch}`: Argo CD"
+        f" Notifications sends it once `{source_app}` has synced that revision, is Healthy and"
+        " its smoke test (the PostSync hook) passed. `gitopsgen verify-promotion` checked that"
+        f" the revision is on `{branch}` and deployed the tag copied here.",
+        "",
+    ]
 
 
 def enforced(

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from generator.render import argocd, github, helm, kustomize, namespaces, policies, terraform
+from generator.render import (
+    argocd,
+    github,
+    helm,
+    kustomize,
+    namespaces,
+    notifications,
+    policies,
+    terraform,
+)
 from generator.resolve import Model
 
 Renderer = Callable[[Model], dict[str, str]]
@@ -18,6 +27,7 @@ FAMILIES: tuple[Renderer, ...] = (
     policies.render,
     namespaces.render,
     github.render,
+    notifications.render,
 )
 
 # Every path a renderer can emit (tests/test_write.py holds each fixture's tree to it). A

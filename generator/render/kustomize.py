@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import naming
-from generator.render import rollouts
+from generator.render import rollouts, smoketest
 from generator.render.templating import render as render_template
 from generator.resolve import Model, Placement, ResolvedResources, ResolvedService
 
@@ -225,6 +225,18 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         for path, (ops, _) in patch_files.items()
     }
     files |= {f"{overlay}/{path}": text for path, text in support.items()}
+    extra_resources = []
+    if placement.smoke_test is not None:
+        extra_resources.append(smoketest.FILE_NAME)
+        files[f"{overlay}/{smoketest.FILE_NAME}"] = smoketest.smoke_test_job(
+            service=service.name,
+            team=service.team,
+            env=placement.env,
+            namespace=service.namespace,
+            service_account=service.name,
+            port=service.port,
+            test=placement.smoke_test,
+        )
     files[f"{overlay}/kustomization.yaml"] = render_template(
         "kustomize/overlay-kustomization.yaml",
         s=service,
@@ -235,5 +247,6 @@ def render_overlay(service: ResolvedService, placement: Placement) -> dict[str, 
         literals=[config_literal(k, v) for k, v in placement.config],
         patches=[{"path": path, "target": target} for path, (_, target) in patch_files.items()],
         configurations=sorted(support),
+        extra_resources=extra_resources,
     )
     return files

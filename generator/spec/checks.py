@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from attrs import frozen
 
-from generator import naming
+from generator import naming, smoketest
 from generator.argo import syncwindows, timespec
 from generator.resolve import (  # resolve owns these rules
     image_repository_of,
@@ -37,6 +37,7 @@ from generator.spec.model import (
     Retry,
     Service,
     ServiceEnv,
+    SmokeTest,
     Spec,
     SyncWindow,
     Toleration,
@@ -105,6 +106,7 @@ def check(spec: Spec) -> Found:
     yield from check_teams(spec)
     for name, service in spec.services.items():
         yield from check_service(spec, name, service)
+        yield from smoke_test_problems(spec, name, service)
         yield from charts.service_problems(name, service, value_problem)
     yield from object_collisions(spec)
     yield from application_collisions(spec)
@@ -132,8 +134,10 @@ def warnings(spec: Spec) -> Found:
             f" ({naming.ci_service_account_id('<service>')}) and the intake has"
             f" {naming.INTAKE_IDENTITY_NAME}, which terraform/ creates; remove this key",
         )
+    yield from auto_propose_warnings(spec)
     for name, service in spec.services.items():
         yield from service_warnings(name, service)
+        yield from smoke_test_warnings(name, service)
         if not list(pdb_problems(("services", name, "pdb"), service.pdb)):
             yield from pdb_drain_problems(spec, name, service, blocked_always=False)
     yield from namespace_warnings(spec)
@@ -1730,3 +1734,166 @@ def _show(value: Decimal, resource: str) -> str:
     if value % 2**30 == 0:
         return f"{value / 2**30:f}Gi memory"
     return f"{(value / 2**20).quantize(Decimal(1))}Mi memory"
+
+
+# --- smoke tests and automatic proposals ---------------------------------------------------
+
+# `<repository>[:<tag>]@<digest>`: the repository as Docker's reference grammar has it (an
+# optional registry host with a port, then lowercase path components).
+_PINNED_IMAGE = re.compile(
+    r"(?P<name>(?:(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?)/)?"
+    + _IMAGE_NAME.pattern
+    + r")(?::(?P<tag>"
+    + _IMAGE_TAG.pattern
+    + r"))?@(?P<digest>.*)"
+)
+
+
+def smoke_image_problem(image: str) -> str | None:
+    """Why `image` is not an image reference pinned by digest.
+
+    The Job runs in the service's namespace under the guard and the restricted policy, after
+    every sync: a tag alone could be re-pushed, and the test that lets a release travel on
+    would then be a different program from the one reviewed.
+    """
+    if "@" not in image:
+        return (
+            f"{image!r} is not pinned by digest: write '<repository>@{DIGEST_ALGORITHM}:<64"
+            f" hex digits>' (or '<repository>:<tag>@{DIGEST_ALGORITHM}:...'); a tag can be"
+            " pushed again, and the test that decides the promotion would change unseen"
+        )
+    match = _PINNED_IMAGE.fullmatch(image)
+    if match is None:
+        return (
+            f"{image!r} is not an image reference: '<repository>[:<tag>]@{DIGEST_ALGORITHM}:"
+            "<64 hex digits>', the repository in lowercase letters, digits, '.', '_', '-' and"
+            " '/'"
+        )
+    return digest_problem(match["digest"])
+
+
+def smoke_test_fields(where: KeyPath, test: SmokeTest) -> Found:
+    """The keys one `smoke_test` table writes, each on its own."""
+    if test.image is not None:
+        yield from _found((*where, "image"), smoke_image_problem(test.image))
+    if test.command is not None:
+        if not test.command:
+            yield (*where, "command"), "must not be empty: the program and its arguments"
+        for index, part in enumerate(test.command):
+            if not part:
+                yield (*where, "command", index), "must not be empty"
+            else:
+                yield from _found((*where, "command", index), value_problem(part))
+    if test.deadline is not None:
+        problem = duration_problem(test.deadline)
+        if problem is None:
+            seconds = timespec.parse_duration(test.deadline).total_seconds()
+            if seconds != int(seconds):
+                problem = f"{test.deadline!r} is not a whole number of seconds"
+            elif not smoketest.MIN_DEADLINE_SECONDS <= seconds <= smoketest.MAX_DEADLINE_SECONDS:
+                problem = (
+                    f"must be between {smoketest.MIN_DEADLINE_SECONDS}s and 1h (the hook holds"
+                    f" the sync open while it runs), got {test.deadline!r}"
+                )
+        yield from _found((*where, "deadline"), problem)
+    if test.retries is not None:
+        yield from _found((*where, "retries"), between(test.retries, 0, smoketest.MAX_RETRIES))
+
+
+def smoke_test_problems(spec: Spec, name: str, service: Service) -> Found:
+    where: KeyPath = ("services", name)
+    if service.chart is not None:
+        # A chart's Applications read the chart and its values files (render/helm.py): no
+        # source would deploy the Job, and no promotion would ever be proposed.
+        tables = [((*where, "smoke_test"), service.smoke_test)] + [
+            ((*where, "envs", env, "smoke_test"), overrides.smoke_test)
+            for env, overrides in service.envs.items()
+        ]
+        for path, table in tables:
+            if table is not None:
+                yield (
+                    path,
+                    "is not rendered for Helm chart services yet: their Applications deploy the"
+                    " chart alone, so no PostSync hook Job would run and no promotion would be"
+                    " proposed; remove it",
+                )
+        return
+    if service.smoke_test is not None:
+        yield from smoke_test_fields((*where, "smoke_test"), service.smoke_test)
+    tested = False
+    reported: set[tuple[KeyPath, str]] = set()
+    for env, overrides in service.envs.items():
+        if overrides.smoke_test is not None:
+            yield from smoke_test_fields((*where, "envs", env, "smoke_test"), overrides.smoke_test)
+        test = smoketest.merged(service.smoke_test, overrides.smoke_test)
+        if test is None or env not in spec.environments:
+            continue
+        tested = True
+        if test.image is not None and env_image_clash(spec, name, service, test.image):
+            path = (
+                (*where, "envs", env, "smoke_test", "image")
+                if overrides.smoke_test is not None and overrides.smoke_test.image is not None
+                else (*where, "smoke_test", "image")
+            )
+            if (path, "clash") not in reported:
+                reported.add((path, "clash"))
+                yield (
+                    path,
+                    f"is the service's own image repository: the overlay's images entry would"
+                    f" replace its digest with the one {env} deploys; give the test an image of"
+                    " its own",
+                )
+        missing = [key for key in ("image", "command") if getattr(test, key) is None]
+        if missing:
+            path = (
+                (*where, "envs", env, "smoke_test")
+                if overrides.smoke_test is not None
+                else (*where, "smoke_test")
+            )
+            keys = " and ".join(missing)
+            yield (
+                path,
+                f"has no {keys} for {env}: a smoke test needs an image and a command, here or"
+                f" in [services.{name}] smoke_test",
+            )
+    job = smoketest.job_name(name)
+    if tested and len(job) > smoketest.MAX_JOB_NAME and label_problem("", name) is None:
+        yield (
+            (*where, "smoke_test") if service.smoke_test is not None else where,
+            f"service name {name!r} makes the smoke test's Job {job!r} {len(job)} characters"
+            f" long; the Job controller labels its pods with that name, and label values allow"
+            f" {smoketest.MAX_JOB_NAME} (service name <= "
+            f"{smoketest.MAX_JOB_NAME - len(smoketest.JOB_SUFFIX)})",
+        )
+
+
+def env_image_clash(spec: Spec, name: str, service: Service, image: str) -> bool:
+    """Whether a smoke test's image is the service's own repository, which the overlay's
+    Kustomize `images` entry rewrites (it matches every container by repository name)."""
+    match = _PINNED_IMAGE.fullmatch(image)
+    if match is None:
+        return False
+    own = f"{image_repository_of(spec, registry_of(spec), name)}/{service.image or name}"
+    return match["name"] == own
+
+
+def smoke_test_warnings(name: str, service: Service) -> Found:
+    if service.smoke_test is not None and service.canary is not None:
+        # gitops-engine's sync waits on a Suspended resource as on a Progressing one
+        # (pkg/sync/sync_context.go, getOperationPhase), and a PostSync hook runs only once
+        # everything synced before it is Healthy.
+        yield (
+            ("services", name, "smoke_test"),
+            "runs only after the canary has reached 100%: Argo CD starts a PostSync hook once"
+            " every resource is Healthy, and a Rollout paused at a step is Suspended, so each"
+            " sync stays running for the whole canary (auto-sync and selfHeal wait with it)",
+        )
+
+
+def auto_propose_warnings(spec: Spec) -> Found:
+    for name, env in spec.environments.items():
+        if env.auto_propose is not None and env.promote_from is None:
+            yield (
+                ("environments", name, "auto_propose"),
+                f"does nothing: {name} has no promote_from, so nothing is promoted into it",
+            )

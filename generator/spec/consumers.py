@@ -92,6 +92,7 @@ CONSUMERS: dict[str, frozenset[Consumer]] = {
         "LimitRange.default": (Y, K),
         "LimitRange.min": (Y, K),
         "LimitRange.max": (Y, K),
+        "Environment.auto_propose": (N,),  # which triggers argocd-notifications-cm holds
         "SyncWindow.kind": (Y,),
         "SyncWindow.schedule": (Y,),
         "SyncWindow.duration": (Y,),
@@ -130,6 +131,7 @@ CONSUMERS: dict[str, frozenset[Consumer]] = {
         "Service.dockerfile": (W, F),
         "Service.canary": (Y,),
         "Service.analysis": (Y,),
+        "Service.smoke_test": (Y,),
         "Service.chart": (Y, U),
         "Service.values": (Y,),
         "Service.envs": (Y,),
@@ -143,6 +145,13 @@ CONSUMERS: dict[str, frozenset[Consumer]] = {
         "ServiceEnv.config": (Y, K),
         "ServiceEnv.tolerations": (Y, K),
         "ServiceEnv.values": (Y,),
+        "ServiceEnv.smoke_test": (Y,),
+        # the PostSync hook Job (render/smoketest.py)
+        "SmokeTest.image": (Y, K),  # pinned by digest, a reference grammar of its own
+        "SmokeTest.command": (Y,),  # an argument list, no shell
+        "SmokeTest.deadline": (Y, K),  # activeDeadlineSeconds
+        "SmokeTest.retries": (Y, K),  # backoffLimit
+        "SmokeTest.enabled": (N,),
         "Hpa.min": (Y, K),
         "Hpa.max": (Y, K),
         "Hpa.cpu_utilization": (Y, K),

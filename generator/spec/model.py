@@ -425,6 +425,19 @@ class Environment:
             ' `max_duration = "3m"`.'
         ),
     )
+    # Promotion after automated tests: Argo CD Notifications dispatches the promote workflow
+    # into this environment once a service's smoke test passed in `promote_from`.
+    auto_propose: bool | None = field(
+        default=None,
+        metadata=about(
+            "With `promote_from`: once a service's smoke test has passed in `promote_from`"
+            " (its Application Synced and Healthy, its PostSync hook succeeded), Argo CD"
+            " Notifications dispatches the promote workflow, which opens the promotion pull"
+            " request here; `false`: promotions here are started by hand only. Default: true"
+            " where `promote_from` is set (the first environment has nothing promoting into"
+            " it: a warning)."
+        ),
+    )
 
 
 @frozen(kw_only=True)
@@ -542,6 +555,49 @@ class Analysis:
 
 
 @frozen(kw_only=True)
+class SmokeTest:
+    """`smoke_test = { image, command, deadline, retries }`: a test that runs after every sync
+    of the service's Application, as an Argo CD PostSync hook Job; an environment's entry
+    merges key by key over the service's."""
+
+    image: str | None = field(
+        default=None,
+        metadata=about(
+            "The test's image, pinned by digest: `<repository>@sha256:<64 hex>` or"
+            " `<repository>:<tag>@sha256:<64 hex>`. Required (here or in the service's"
+            " entry)."
+        ),
+    )
+    command: tuple[str, ...] | None = field(
+        default=None,
+        metadata=about(
+            "The command the test runs, as an argument list (no shell):"
+            ' `["/smoke", "--url", "http://orders-api"]`. Required. It runs as a non-root'
+            " user, on a read-only root filesystem with a writable `/tmp`, with `SERVICE_URL`"
+            " set to the service's in-cluster URL when it has a port."
+        ),
+    )
+    deadline: str | None = field(
+        default=None,
+        metadata=about(
+            "How long the test may run in all, retries included (Go duration, whole seconds,"
+            " at least `10s`): the Job's `activeDeadlineSeconds`. Default: `5m`."
+        ),
+    )
+    retries: int | None = field(
+        default=None,
+        metadata=about(
+            "How many times a failed test is run again (0-10): the Job's `backoffLimit`."
+            " Default: 0."
+        ),
+    )
+    enabled: bool | None = field(
+        default=None,
+        metadata=about("`false` in an environment's entry: no smoke test there. Default: true."),
+    )
+
+
+@frozen(kw_only=True)
 class Chart:
     """`[services.<name>.chart]`: the service is a Helm chart, deployed by an Argo CD
     Application with two sources: the chart, and the gitops repository (`ref: values`) whose
@@ -636,6 +692,13 @@ class ServiceEnv:
         default=None,
         metadata=about("Tolerations here, replacing the service's and the environment's."),
     )
+    smoke_test: SmokeTest | None = field(
+        default=None,
+        metadata=about(
+            "The smoke test here: merges key by key over the service's `smoke_test`"
+            " (`{ enabled = false }`: none here)."
+        ),
+    )
     values: dict[str, Any] = field(
         factory=dict,
         metadata=about(
@@ -727,6 +790,15 @@ class Service:
     canary: Canary | None = field(
         default=None,
         metadata=about("An Argo Rollout replaces the Deployment: see README, *Canary releases*."),
+    )
+    smoke_test: SmokeTest | None = field(
+        default=None,
+        metadata=about(
+            "`{ image, command, deadline, retries }`: a test run after every sync of each"
+            " Application as an Argo CD PostSync hook Job; its success lets Argo CD"
+            " Notifications propose the promotion to the next environment (see README,"
+            " *Promotion after automated tests*)."
+        ),
     )
     analysis: Analysis | None = field(
         default=None,
