@@ -100,3 +100,27 @@ def test_a_held_lock_is_reported_with_its_holder(
         holder.communicate()  # reaps it and closes its pipe
     with lock.held("services", target, "services.toml", wait=5):  # released by the kill
         pass
+
+
+def test_the_lock_never_follows_a_planted_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locks = tmp_path / "locks"
+    locks.mkdir(mode=0o700)
+    monkeypatch.setenv("GITOPSGEN_LOCK_DIR", str(locks))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    target = tmp_path / "services.toml"
+    lock.lock_path("services", target).symlink_to(victim)
+    with (
+        pytest.raises(OutputError, match="cannot create the lock"),
+        lock.held("services", target, "services.toml", wait=0.1),
+    ):
+        pass
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    locks.chmod(0o777)  # a folder others may write to is refused outright
+    with (
+        pytest.raises(OutputError, match="no one else may write to"),
+        lock.held("services", target, "services.toml", wait=0.1),
+    ):
+        pass

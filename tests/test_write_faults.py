@@ -202,3 +202,54 @@ def test_a_full_filesystem_fails_the_build_and_the_next_recovers(
     config.write_text(REFERENCE, encoding="utf-8")
     assert build(config, out) == 0
     assert files_under(out) == clean
+
+
+def test_two_interrupted_builds_in_a_row_are_still_recognised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, out = tmp_path / "services.toml", tmp_path / "out"
+    config.write_text(REFERENCE, encoding="utf-8")
+    assert build(config, out) == 0
+    config.write_text(OTHER_ACCOUNT, encoding="utf-8")
+    with monkeypatch.context() as patched:
+        die_at(patched, 2)  # the first dead build wrote one file
+        with pytest.raises(Killed):
+            build(config, out)
+    with monkeypatch.context() as patched:
+        die_at(patched, 1)  # the second one, on the same input, died before its first write
+        with pytest.raises(Killed):
+            build(config, out)
+    # a third input again: the first dead build's file is neither "edited by hand" nor lost
+    third = OTHER_ACCOUNT.replace('region = "me-south-1"', 'region = "eu-west-1"')
+    assert third != OTHER_ACCOUNT
+    config.write_text(third, encoding="utf-8")
+    assert build(config, out) == 0
+    config.write_text(REFERENCE, encoding="utf-8")
+    assert build(config, out) == 0
+
+
+def test_a_forged_journal_cannot_make_a_build_delete_a_hand_written_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "services.toml"
+    config.write_text(REFERENCE, encoding="utf-8")
+    assert build(config, tmp_path) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text("# The gitops repository\n", encoding="utf-8")
+    hand = tmp_path / ".github/workflows/hand.yml"
+    hand.write_text("name: hand\n", encoding="utf-8")
+    forged = "".join(
+        f"{write.digest(path.read_bytes())}  {path.relative_to(tmp_path).as_posix()}\n"
+        for path in (readme, hand)
+    )
+    (tmp_path / write.JOURNAL).write_text(write.JOURNAL_HEADER + forged, encoding="utf-8")
+    capsys.readouterr()
+    assert build(config, tmp_path) == 0
+    assert readme.read_text(encoding="utf-8") == "# The gitops repository\n"
+    assert hand.read_text(encoding="utf-8") == "name: hand\n"
+    err = capsys.readouterr().err
+    assert (
+        "warning: .gitopsgen-journal: 'README.md' is not a path gitopsgen writes: the claim is"
+        " ignored and the file left alone\n"
+    ) in err
+    assert not (tmp_path / write.JOURNAL).exists()

@@ -39,7 +39,8 @@ PRODUCIBLE = re.compile(
     rf"|apps/{_NAME}/overlays/{_NAME}/(?:patches/)?[A-Za-z0-9._-]+\.yaml"
     r"|argocd/(?:[a-z0-9-]+/)?[A-Za-z0-9._-]+\.yaml"
     r"|policies/[A-Za-z0-9._-]+\.yaml"
-    r"|\.github/CODEOWNERS|\.github/workflows/[a-z0-9-]+\.yml"
+    # the workflows by name: a repository's own workflows sit beside them
+    r"|\.github/CODEOWNERS|\.github/workflows/(?:service-ci|render-check|intake|promote)\.yml"
     rf"|ci/{_NAME}\.yaml"
     r"|terraform/[a-z0-9_-]+\.tf"
 )

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -45,16 +46,28 @@ def held(kind: str, target: Path, what: str, *, wait: float = WAIT_SECONDS) -> I
     path = lock_path(kind, target)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _refuse_shared(path.parent)
+        # Never through a symbolic link: a planted one would have us write where it points.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise OutputError(f"{path}: cannot create the lock for {what}: {exc.strerror}") from None
     try:
         _acquire(fd, what, wait)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.pwrite(fd, f"{os.getpid():<20}\n".encode(), 0)  # fixed width: no truncation
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _refuse_shared(directory: Path) -> None:
+    """The lock folder must be the user's own, a real folder no one else may write to:
+    another user's folder in a shared temporary directory could hold planted files."""
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise OutputError(
+            f"{directory}: the lock folder must be a folder of this user's that no one else"
+            " may write to (set GITOPSGEN_LOCK_DIR to one)"
+        )
 
 
 def _acquire(fd: int, what: str, wait: float) -> None:

@@ -94,7 +94,10 @@ class Plan:
     hashes: Mapping[str, str] = field(factory=dict)  # what that manifest records
     # An interrupted build's journal: what it left (temporary files, the journal) is cleaned.
     leftovers: tuple[str, ...] = ()  # temporary files beside the paths it was writing
-    interrupted: tuple[str, ...] = ()  # the paths its journal lists
+    interrupted: tuple[str, ...] = ()  # the paths its journal lists (that it may claim)
+    # What that journal recognised: carried into this build's journal, so that a second
+    # interruption still knows the first one's files.
+    carried: Mapping[str, str] = field(factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -272,7 +275,7 @@ def plan(
                 f"{MANIFEST}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
                 " the file left alone"
             )
-    interrupted = _recover(disk, owned, notes)
+    carried, interrupted = _recover(disk, owned, notes, claimable)
     draft = _Draft(owned=owned, force=force, notes=notes)
     for path in sorted(files):
         draft.rendered(path, files[path], *disk.read(path))
@@ -301,28 +304,43 @@ def plan(
         hashes=draft.hashes,
         leftovers=tuple(_leftovers(root, interrupted)),
         interrupted=tuple(interrupted),
+        carried=carried,
     )
 
 
-def _recover(disk: _Disk, owned: dict[str, str], notes: list[str]) -> list[str]:
-    """An interrupted build's journal: each file it lists that holds the bytes it was writing
-    is gitopsgen's, with that hash (as if the manifest recorded it). Returns its paths."""
+def _recover(
+    disk: _Disk,
+    owned: dict[str, str],
+    notes: list[str],
+    claimable: Callable[[str], bool] | None,
+) -> tuple[dict[str, str], list[str]]:
+    """An interrupted build's journal: each file it lists, of the paths gitopsgen may claim,
+    that holds the bytes it was writing is gitopsgen's with that hash (as if the manifest
+    recorded it). Returns those entries, and the claimable paths the journal lists."""
     journal, problem = disk.read(JOURNAL)
     if problem is not None or journal is None:
-        return []
+        return {}, []
     try:
         listed, _ = parse_manifest(journal.decode())
     except UnicodeDecodeError:
         listed = {}
+    for path in sorted(listed):
+        if claimable is not None and not claimable(path):
+            del listed[path]
+            notes.append(
+                f"{JOURNAL}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
+                " the file left alone"
+            )
+    recognised: dict[str, str] = {}
     for path, sha in listed.items():
         current, trouble = disk.read(path)
         if trouble is None and current is not None and digest(current) == sha:
-            owned[path] = sha
+            recognised[path] = owned[path] = sha
     notes.append(
         f"{JOURNAL}: a build was interrupted here; its {len(listed)} file(s) are recognised and"
         " this build completes the tree"
     )
-    return sorted(listed) or [JOURNAL]
+    return recognised, sorted(listed) or [JOURNAL]
 
 
 def _leftovers(root: Path, paths: Iterable[str]) -> Iterator[str]:
@@ -453,7 +471,10 @@ def apply(result: Plan, out: Path) -> dict[str, os.stat_result]:
     try:
         if journal:
             root.mkdir(parents=True, exist_ok=True)
-            hashes = {path: digest(result.files[path]) for path in writes}
+            # Every file the tree will hold once done (the manifest to be), and what an earlier
+            # interrupted build's journal recognised: whichever state a kill leaves each file
+            # in, this journal or the old manifest names its bytes.
+            hashes = {**result.carried, **result.hashes}
             text = JOURNAL_HEADER + manifest_bytes(hashes).decode().split("\n", 1)[1]
             _replace(prefix + JOURNAL, text.encode(), durable=True)
         for directory in sorted({os.path.dirname(prefix + path) for path in writes}):
