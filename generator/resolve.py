@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from generator.naming import artifact_repository_id, ecr_registry_host
 from generator.smoketest import ResolvedSmokeTest, resolve_smoke_test
@@ -121,9 +121,9 @@ class Placement:
     env_vars: tuple[tuple[str, str], ...]
     config: tuple[tuple[str, str], ...]
     smoke_test: ResolvedSmokeTest | None = None  # the PostSync hook Job, where there is one
-    values: dict[str, Any] = field(
-        factory=dict
-    )  # a chart's values here (values-<env>.yaml), image keys included
+    chart: ResolvedChart | None = None  # a chart's, at this environment's version
+    # a chart's values here (values-<env>.yaml), image keys included
+    values: dict[str, Any] = field(factory=dict)
 
 
 @frozen(kw_only=True)
@@ -367,6 +367,8 @@ def _place(
     values = overrides.values
     if chart is not None:
         values = merge_values(values, image_values(chart, image, overrides.tag, overrides.digest))
+        if overrides.chart_version is not None:
+            chart = evolve(chart, version=overrides.chart_version)
     return Placement(
         env=name,
         tag=overrides.tag,
@@ -378,6 +380,7 @@ def _place(
         env_vars=env_vars,
         config=config,
         smoke_test=resolve_smoke_test(service.smoke_test, overrides.smoke_test),
+        chart=chart,
         values=values,
     )
 

@@ -18,11 +18,14 @@ import yaml
 
 from generator.cli import main
 from generator.commands import charts, validate
+from generator.render import render_tree
 from generator.render.argocd import APPLICATIONSET_PATH
 from generator.resolve import ResolvedChart, image_values, merge_values
+from generator.spec.errors import InputError
+from generator.spec.load import load_text
 from tests.conftest import SPECS, model_of, tree_of
 from tests.test_errors import edit, problems_of
-from tests.test_rendered_diff import compare
+from tests.test_rendered_diff import compare, model_from
 
 # Helm's Go SDK: the helm extra, which the test extra installs
 helm: Any = (
@@ -460,7 +463,7 @@ def test_charts_are_fetched_from_a_helm_repository(
     cache = tmp_path / "cache"
     cache.mkdir()
     archive = charts.fetch(chart, cache, helm if with_helm else None)
-    assert archive == cache / "cache-1.2.3.tgz"
+    assert archive == cache / charts.repository_folder(chart) / "cache-1.2.3.tgz"
     assert helm.Chart.load(archive).version == "1.2.3"
     assert charts.fetch(chart, cache, None) == archive  # the folder is read first
     missing = attrs.evolve(chart, version="9.9.9")
@@ -569,3 +572,53 @@ def test_removing_a_chart_in_one_step_is_refused_with_the_reason(
         " runs left in the cluster. Set `retired = true` in [services.cache.envs.prod], sync"
         " cache-prod in Argo CD (with prune), then remove the entry\n"
     )
+
+
+def test_a_chart_version_per_environment_and_its_gate() -> None:
+    text = (SPECS / "charts.toml").read_text(encoding="utf-8")
+    staged = text.replace(
+        'values = { replicas = 3, auth = { users = ["app"] } }',
+        'values = { replicas = 3, auth = { users = ["app"] } }\nchart_version = "1.1.0"',
+    )
+    model = model_from(staged)
+    tree = render_tree(model)
+    appset = yaml.safe_load(tree[APPLICATIONSET_PATH])
+    listed = {e["name"]: e for e in appset["spec"]["generators"][0]["list"]["elements"]}
+    assert listed["cache-prod"]["sources"][0]["targetRevision"] == "1.1.0"
+    assert listed["cache-dev"]["sources"][0]["targetRevision"] == "1.2.3"
+    # the version an environment runs is named in that environment's folder: a chart upgrade
+    # changes the file the ruleset gives to the environment's approvers
+    prod = tree["apps/cache/overlays/prod/values-prod.yaml"].splitlines()
+    assert prod[2] == "# Chart: https://charts.example.com/stable cache 1.1.0"
+    assert (
+        tree["apps/cache/overlays/dev/values-dev.yaml"].splitlines()[2]
+        == "# Chart: https://charts.example.com/stable cache 1.2.3"
+    )
+    with pytest.raises(InputError) as caught:
+        load_text(staged.replace('chart_version = "1.1.0"', 'chart_version = "~1.1"'), "s.toml")
+    assert [str(p) for p in caught.value.problems] == [
+        "s.toml:52:1: services.cache.envs.prod.chart_version: '~1.1' is a range: Argo CD would"
+        " render whichever newest version matches it at each sync; pin the exact version the"
+        " chart was tested with (X.Y.Z, e.g. '1.4.2')"
+    ]
+
+
+@needs_helm
+def test_validate_reports_a_chart_that_ignores_the_image_keys(
+    chart_tree: tuple[Path, Path, Path],
+) -> None:
+    _config, out, archives = chart_tree
+    (archives / "cache-1.2.3.tgz").unlink()
+    image_line = next(line for line in DEPLOYMENT.splitlines() if "image:" in line)
+    fixed = DEPLOYMENT.replace(image_line, "          image: docker.io/library/valkey:7")
+    assert fixed != DEPLOYMENT
+    make_chart(archives / "fixed", "cache", "1.2.3", templates={"deployment.yaml": fixed})
+    (archives / "fixed" / "cache-1.2.3.tgz").rename(archives / "cache-1.2.3.tgz")
+    found = charts.chart_findings(model_of("charts"), out, archives, validate.validate_objects)
+    assert found[0] == (
+        "apps/cache/overlays/dev/values-dev.yaml: chart cache 1.2.3: no container runs"
+        " 8.0.2@sha256:5d2b1f0a2e3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6"
+        " (images: docker.io/library/valkey:7): does the chart read 'image.tag' and"
+        " 'image.digest'? Name the keys it reads in [chart] tag_key, digest_key"
+    )
+    assert len(found) == 2  # dev and prod

@@ -958,18 +958,18 @@ def test_an_automatic_proposal_says_what_sent_it_and_what_was_checked(tmp_path: 
     assert body.replace(body.splitlines()[2] + "\n\n", "") == manual
 
 
-def test_a_chart_service_refuses_a_smoke_test_it_would_never_run() -> None:
-    chart = (
-        'chart = { repository = "https://charts.example.com/stable", name = "hello",'
-        ' version = "1.2.3" }'
-    )
-    text = edit(SERVICE, SERVICE + f"\n{chart}\n{GOOD}")
-    text = edit(TAG, TAG + "\nsmoke_test = { retries = 1 }", text)
-    message = (
-        " is not rendered for Helm chart services yet: their Applications deploy the chart"
-        " alone, so no PostSync hook Job would run and no promotion would be proposed; remove it"
-    )
-    assert problems_of(text) == [
-        f"s.toml:29:1: services.hello.smoke_test:{message}",
-        f"s.toml:34:1: services.hello.envs.dev.smoke_test:{message}",
-    ]
+def test_a_chart_service_runs_its_smoke_test_from_a_directory_of_its_own() -> None:
+    tree = tree_of("charts")
+    job = load(tree["apps/cache/overlays/dev/hooks/smoke-test.yaml"])
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"
+    assert job["metadata"]["namespace"] == "hello"
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "default"
+    assert validate_objects([job]) == []
+    appset = load(tree["argocd/applicationset.yaml"])
+    elements = {e["name"]: e for e in appset["spec"]["generators"][0]["list"]["elements"]}
+    assert elements["cache-dev"]["sources"][2] == {
+        "repoURL": "https://github.com/acme/gitops.git",
+        "targetRevision": "main",
+        "path": "apps/cache/overlays/dev/hooks",
+    }
+    assert len(elements["cache-prod"]["sources"]) == 2  # no test there

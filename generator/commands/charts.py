@@ -14,6 +14,7 @@ Charts are read from `--charts DIR` first (`<name>-<version>.tgz`), then fetched
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sys
@@ -30,6 +31,7 @@ import yaml
 
 from generator.render import helm as helm_files
 from generator.resolve import Model, Placement, ResolvedChart, ResolvedService, merge_values
+from generator.smoketest import FILE_NAME as SMOKE_TEST_FILE
 from generator.spec.errors import InputError
 
 FETCH_TIMEOUT = 60  # seconds, per request
@@ -84,15 +86,27 @@ def chart_cache(directory: Path | None) -> Iterator[Path]:
         yield Path(temporary)
 
 
+def repository_folder(chart: ResolvedChart) -> str:
+    return hashlib.sha256(chart.repository.encode()).hexdigest()[:16]
+
+
 def archive_name(chart: ResolvedChart) -> str:
     return f"{chart.name}-{chart.version}.tgz"
 
 
 def fetch(chart: ResolvedChart, cache: Path, sdk: Any | None) -> Path:
-    """The chart's archive in `cache`, fetched there if it is not yet."""
-    target = cache / archive_name(chart)
+    """The chart's archive: one placed in `cache` by hand (`--charts DIR`), else the one
+    fetched into the repository's own folder there (two repositories may serve a chart of the
+    same name and version: neither stands in for the other)."""
+    given = cache / archive_name(chart)
+    if given.is_file():
+        return given
+    folder = cache / repository_folder(chart)
+    target = folder / archive_name(chart)
     if target.is_file():
         return target
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = folder
     if sdk is not None:
         try:
             if chart.is_oci:
@@ -203,14 +217,55 @@ def placement_findings(
 ) -> list[str]:
     """One chart Application: its values, its rendering, its objects."""
     values = layered_values(disk_reader(out), service, placement)
+    hooks = hook_documents(disk_reader(out), service, placement)
     if sdk is None:
-        return schema_only_findings(archive, values)
+        return schema_only_findings(archive, values) + check_objects(hooks)
     try:
         documents = render_chart(sdk, archive, service, values)
     except sdk.HelmError as exc:
         return [f"helm: {' '.join(str(exc).split())}"]
     found = [*project_findings(documents, service, placement)]
-    return found + check_objects(documents)
+    found += image_findings(documents, placement)
+    return found + check_objects(documents + hooks)
+
+
+def hook_documents(
+    read: Reader, service: ResolvedService, placement: Placement
+) -> list[dict[str, Any]]:
+    """The chart Application's third source: its smoke test's hook Job, where it has one."""
+    text = read(f"{helm_files.hooks_path(service.name, placement.env)}/{SMOKE_TEST_FILE}")
+    return [] if text is None else rendered_documents({SMOKE_TEST_FILE: text})
+
+
+def image_findings(documents: list[dict[str, Any]], placement: Placement) -> Iterator[str]:
+    """The environment's image must be what some container runs: a chart that reads other
+    keys than tag_key and digest_key would run its default image, and set-image, promote and
+    the digest would change nothing."""
+    wanted = placement.digest or placement.tag
+    images = [
+        str(container.get("image", "")) for doc in documents for container in _containers(doc)
+    ]
+    if images and not any(wanted in image for image in images):
+        chart = placement.chart
+        assert chart is not None
+        yield (
+            f"no container runs {placement.tag}{'@' + placement.digest if placement.digest else ''}"
+            f" (images: {', '.join(sorted(set(images)))}): does the chart read"
+            f" {chart.tag_key!r}{' and ' + repr(chart.digest_key) if chart.digest_key else ''}?"
+            " Name the keys it reads in [chart] tag_key, digest_key"
+        )
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec") or {}
+    template = (spec.get("template") or {}).get("spec") or {}
+    if doc.get("kind") == "CronJob":
+        template = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
+            "spec"
+        ) or {}
+    pod = spec if doc.get("kind") == "Pod" else template
+    found = [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]
+    return [c for c in found if isinstance(c, dict)]
 
 
 def project_findings(
@@ -277,7 +332,7 @@ def render_application(
     service: ResolvedService, placement: Placement, read: Reader, charts: Path | None
 ) -> list[dict[str, Any]]:
     """`gitopsgen render` of a chart's Application: fetched and rendered with Helm."""
-    chart = service.chart
+    chart = placement.chart
     assert chart is not None
     sdk = helm_sdk()
     if sdk is None:
@@ -317,7 +372,7 @@ def chart_findings(
     with chart_cache(charts) as cache:
         archives: dict[tuple[str, str], Path | str] = {}
         for service, placement in placed:
-            chart = service.chart
+            chart = placement.chart  # at the environment's version
             assert chart is not None
             where = helm_files.env_values_path(service.name, placement.env)
             key = (chart.reference, chart.version)

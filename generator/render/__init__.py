@@ -36,7 +36,7 @@ FAMILIES: tuple[Renderer, ...] = (
 _NAME = r"[a-z0-9][a-z0-9-]*"
 PRODUCIBLE = re.compile(
     rf"apps/{_NAME}/base/[A-Za-z0-9._-]+\.yaml"
-    rf"|apps/{_NAME}/overlays/{_NAME}/(?:patches/)?[A-Za-z0-9._-]+\.yaml"
+    rf"|apps/{_NAME}/overlays/{_NAME}/(?:patches/|hooks/)?[A-Za-z0-9._-]+\.yaml"
     r"|argocd/(?:[a-z0-9-]+/)?[A-Za-z0-9._-]+\.yaml"
     r"|policies/[A-Za-z0-9._-]+\.yaml"
     # the workflows by name: a repository's own workflows sit beside them

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from generator.naming import gitops_repo_url
+from generator.render import smoketest
 from generator.render.templating import render as render_template
 from generator.resolve import Model, Placement, ResolvedChart, ResolvedService
 
@@ -39,6 +40,17 @@ def env_values_path(service: str, env: str) -> str:
     return f"apps/{service}/overlays/{env}/values-{env}.yaml"
 
 
+def hooks_path(service: str, env: str) -> str:
+    """The folder of a chart's PostSync hook Job: a plain directory source of its own, so
+    that nothing else of the overlay folder (the values file) is read as a manifest."""
+    return f"apps/{service}/overlays/{env}/hooks"
+
+
+# A chart names its own ServiceAccount (unknown here): the smoke test runs as the namespace's
+# `default` one, which the Job does not mount a token of.
+CHART_SMOKE_TEST_ACCOUNT = "default"
+
+
 def render(model: Model) -> dict[str, str]:
     files: dict[str, str] = {}
     oci = sorted(
@@ -56,20 +68,39 @@ def render(model: Model) -> dict[str, str]:
             "helm/values.yaml",
             about=(
                 f"{service.name}: Helm values of chart {service.chart.name}"
-                f" {service.chart.version} in every environment"
+                f" in every environment"
                 f" ([services.{service.name}] values)."
             ),
             values=service.values,
         )
         for placement in service.placements:
+            chart = placement.chart
+            assert chart is not None
             files[env_values_path(service.name, placement.env)] = render_template(
                 "helm/values.yaml",
                 about=(
                     f"{service.name} in {placement.env}: read after ../../base/values.yaml"
                     f" ([services.{service.name}.envs.{placement.env}] values, and its image)."
+                    # The chart this environment runs, named in its own folder: a change of
+                    # chart or version changes this file, so the ruleset asks this
+                    # environment's approvers (the Application itself sits in argocd/).
+                    f"\n# Chart: {chart.repo_url} {chart.name} {chart.version}"
                 ),
                 values=placement.values,
             )
+            if placement.smoke_test is not None:
+                files[f"{hooks_path(service.name, placement.env)}/{smoketest.FILE_NAME}"] = (
+                    smoketest.smoke_test_job(
+                        service=service.name,
+                        team=service.team,
+                        env=placement.env,
+                        namespace=service.namespace,
+                        service_account=CHART_SMOKE_TEST_ACCOUNT,
+                        port=0,  # the chart's Services are its own: no SERVICE_URL
+                        test=placement.smoke_test,
+                        set_namespace=True,
+                    )
+                )
     return files
 
 
@@ -78,7 +109,7 @@ def sources(model: Model, service: ResolvedService, placement: Placement) -> lis
     repository, only as the `$values` reference (Argo CD docs, user-guide/multiple_sources.md,
     "Helm value files from external Git repository": a source with `ref` and no `path`
     deploys nothing of its own)."""
-    chart: ResolvedChart | None = service.chart
+    chart: ResolvedChart | None = placement.chart
     assert chart is not None
     return [
         {
@@ -100,4 +131,16 @@ def sources(model: Model, service: ResolvedService, placement: Placement) -> lis
             "targetRevision": model.spec.gitops.branch,
             "ref": VALUES_REF,
         },
+        *(
+            [
+                {
+                    # the smoke test's PostSync hook Job, a plain directory of its own
+                    "repoURL": gitops_repo_url(model.spec.gitops.repo),
+                    "targetRevision": model.spec.gitops.branch,
+                    "path": hooks_path(service.name, placement.env),
+                }
+            ]
+            if placement.smoke_test is not None
+            else []
+        ),
     ]

@@ -108,7 +108,9 @@ class Side:
                 raise InputError([f"{self.tree.label}: {path}: not YAML: {exc}"]) from exc
             merged = merge_values(merged, layer if isinstance(layer, dict) else {})
         values = {"apiVersion": "helm", "kind": "Values", "metadata": {"name": service}}
-        return [Built(obj={**values, "values": merged})]
+        hook = self.tree.read(f"{overlay}/hooks/smoke-test.yaml")  # render/helm.py hooks_path
+        hooks = [Built(obj=doc) for doc in yamlio.load_all(hook) if doc] if hook else []
+        return [Built(obj={**values, "values": merged}), *hooks]
 
     def _with_kubectl(self, service: str, env: str, overlay: str, why: str) -> list[Built]:
         """What this port does not implement, the real Kustomize builds (from a scratch copy)."""

@@ -77,11 +77,12 @@ def service_problems(name: str, service: Service, string_problem: StringRule) ->
         if service.values:
             yield (*where, "values"), "is read only by a Helm chart service: set chart first"
         for env, overrides in service.envs.items():
-            if overrides.values:
-                yield (
-                    (*where, "envs", env, "values"),
-                    "is read only by a Helm chart service: set chart first",
-                )
+            for key in ("values", "chart_version"):
+                if written(overrides, key):
+                    yield (
+                        (*where, "envs", env, key),
+                        "is read only by a Helm chart service: set chart first",
+                    )
         return
     yield from chart_problems((*where, "chart"), chart)
     for key in WORKLOAD_KEYS:
@@ -100,8 +101,16 @@ def env_problems(
     for key in ENV_WORKLOAD_KEYS:
         if written(overrides, key):
             yield (*where, key), not_a_chart_key(key)
+    if overrides.chart_version is not None:
+        yield from _found_version((*where, "chart_version"), overrides.chart_version)
     yield from values_problems((*where, "values"), overrides.values, string_problem)
     yield from image_key_clashes((*where, "values"), overrides.values, keys)
+
+
+def _found_version(where: KeyPath, version: str) -> Found:
+    problem = version_problem(version)
+    if problem is not None:
+        yield where, problem
 
 
 def not_a_chart_key(key: str) -> str:
@@ -118,9 +127,7 @@ def chart_problems(where: KeyPath, chart: Chart) -> Found:
             f"{chart.name!r} is not a chart name (lowercase letters, digits, '-', '_' and '.',"
             " starting and ending with a letter or digit)",
         )
-    problem = version_problem(chart.version)
-    if problem is not None:
-        yield (*where, "version"), problem
+    yield from _found_version((*where, "version"), chart.version)
     for key in IMAGE_KEYS:
         value = getattr(chart, key)
         if value and not _VALUES_KEY.fullmatch(value):

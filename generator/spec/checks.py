@@ -1802,22 +1802,6 @@ def smoke_test_fields(where: KeyPath, test: SmokeTest) -> Found:
 
 def smoke_test_problems(spec: Spec, name: str, service: Service) -> Found:
     where: KeyPath = ("services", name)
-    if service.chart is not None:
-        # A chart's Applications read the chart and its values files (render/helm.py): no
-        # source would deploy the Job, and no promotion would ever be proposed.
-        tables = [((*where, "smoke_test"), service.smoke_test)] + [
-            ((*where, "envs", env, "smoke_test"), overrides.smoke_test)
-            for env, overrides in service.envs.items()
-        ]
-        for path, table in tables:
-            if table is not None:
-                yield (
-                    path,
-                    "is not rendered for Helm chart services yet: their Applications deploy the"
-                    " chart alone, so no PostSync hook Job would run and no promotion would be"
-                    " proposed; remove it",
-                )
-        return
     if service.smoke_test is not None:
         yield from smoke_test_fields((*where, "smoke_test"), service.smoke_test)
     tested = False

@@ -145,6 +145,7 @@ CONSUMERS: dict[str, frozenset[Consumer]] = {
         "ServiceEnv.config": (Y, K),
         "ServiceEnv.tolerations": (Y, K),
         "ServiceEnv.values": (Y,),
+        "ServiceEnv.chart_version": (Y, U),
         "ServiceEnv.smoke_test": (Y,),
         # the PostSync hook Job (render/smoketest.py)
         "SmokeTest.image": (Y, K),  # pinned by digest, a reference grammar of its own

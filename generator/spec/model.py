@@ -706,6 +706,14 @@ class ServiceEnv:
             " service's `values` (tables merge, anything else replaces)."
         ),
     )
+    chart_version: str | None = field(
+        default=None,
+        metadata=about(
+            "The chart version here (`chart` only; exact, like `chart.version`, which it"
+            " replaces in this environment): a chart upgrade rolled out environment by"
+            " environment."
+        ),
+    )
 
 
 @frozen(kw_only=True)
