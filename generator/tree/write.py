@@ -268,13 +268,7 @@ def plan(
     _refuse_unsafe(files, guarded)
     disk = _Disk(root)
     owned, notes = _read_manifest(disk)
-    for path in sorted(owned):
-        if claimable is not None and not claimable(path):
-            del owned[path]
-            notes.append(
-                f"{MANIFEST}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
-                " the file left alone"
-            )
+    _drop_unclaimable(MANIFEST, owned, claimable, notes)
     carried, interrupted = _recover(disk, owned, notes, claimable)
     draft = _Draft(owned=owned, force=force, notes=notes)
     for path in sorted(files):
@@ -308,6 +302,19 @@ def plan(
     )
 
 
+def _drop_unclaimable(
+    source: str, claims: dict[str, str], claimable: Callable[[str], bool] | None, notes: list[str]
+) -> None:
+    """Claims (of the manifest or the journal) on paths no renderer emits: reported, dropped."""
+    for path in sorted(claims):
+        if claimable is not None and not claimable(path):
+            del claims[path]
+            notes.append(
+                f"{source}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
+                " the file left alone"
+            )
+
+
 def _recover(
     disk: _Disk,
     owned: dict[str, str],
@@ -324,13 +331,7 @@ def _recover(
         listed, _ = parse_manifest(journal.decode())
     except UnicodeDecodeError:
         listed = {}
-    for path in sorted(listed):
-        if claimable is not None and not claimable(path):
-            del listed[path]
-            notes.append(
-                f"{JOURNAL}: {path!r} is not a path gitopsgen writes: the claim is ignored and"
-                " the file left alone"
-            )
+    _drop_unclaimable(JOURNAL, listed, claimable, notes)
     recognised: dict[str, str] = {}
     for path, sha in listed.items():
         current, trouble = disk.read(path)
