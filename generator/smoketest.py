@@ -22,6 +22,12 @@ FILE_NAME = "smoke-test.yaml"  # in the overlay (or any directory an Application
 # The Job controller labels every pod with the Job's name (`batch.kubernetes.io/job-name`),
 # and label values have at most 63 characters: a longer Job name creates no pod.
 MAX_JOB_NAME = 63
+# The Job's container: small and fixed, both sides stated (a namespace with a ResourceQuota
+# admits only pods that state both; a LimitRange's min and max are checked against them).
+RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 
 
 @frozen(kw_only=True)

@@ -435,6 +435,7 @@ def test_every_field_a_trigger_reads_is_a_documented_application_field() -> None
         references = sorted(set(when.references()))
         assert references == [
             "metadata.name",
+            "metadata.namespace",
             "spec.project",
             "status.health.status",
             "status.operationState",
@@ -946,14 +947,17 @@ def test_an_automatic_proposal_says_what_sent_it_and_what_was_checked(tmp_path: 
     shutil.copy(SPECS / "smoke.toml", config)
     change = tags.promote(config, "hello", "prod")
     revision = "a" * 40
-    body = promotion.pull_request(change, tested_revision=revision).body
+    body = promotion.pull_request(change, tested_revision=revision, started_by="gitops-bot").body
+    # who sent it, and that GitHub cannot tell it was Argo CD: no more is claimed
     assert body.splitlines()[2] == (
-        f"Proposed automatically for revision `{revision}` of `main`: Argo CD Notifications"
-        " sends it once `hello-staging` has synced that revision, is Healthy and its smoke test"
-        " (the PostSync hook) passed. `gitopsgen verify-promotion` checked that the revision is"
-        " on `main` and deployed the tag copied here."
+        f"Dispatched by @gitops-bot for revision `{revision}` of `main`. Argo CD Notifications"
+        " sends such a dispatch, with the token of its machine account, once `hello-staging`"
+        " has synced that revision, is Healthy and its smoke test (the PostSync hook) passed;"
+        " GitHub cannot verify that it did: check that the sender is that account."
+        " `gitopsgen verify-promotion` checked that the revision is on `main` and deployed the"
+        " tag copied here."
     )
-    manual = promotion.pull_request(change, tested_revision="").body
+    manual = promotion.pull_request(change, tested_revision="", started_by="gitops-bot").body
     assert "Proposed automatically" not in manual
     assert body.replace(body.splitlines()[2] + "\n\n", "") == manual
 
@@ -973,3 +977,23 @@ def test_a_chart_service_runs_its_smoke_test_from_a_directory_of_its_own() -> No
         "path": "apps/cache/overlays/dev/hooks",
     }
     assert len(elements["cache-prod"]["sources"]) == 2  # no test there
+
+
+def test_a_charts_trigger_reads_the_revision_of_its_hooks_source() -> None:
+    """A chart's Application has several sources: Argo CD records `syncResult.revisions`, one
+    per source, and no `revision`; the third source is the hooks folder of the gitops
+    repository (render/helm.py), whose revision is the commit the smoke test ran at."""
+    found = triggers("charts")
+    assert sorted(found) == ["propose-prod-charts"]
+    (condition,) = found["propose-prod-charts"]
+    assert condition["oncePer"] == "app.status.operationState.syncResult.revisions[2]"
+    assert documented("status.operationState.syncResult.revisions")
+    assert "'cache-dev'" in condition["when"]
+    data = notifications_cm("charts")["data"]
+    request = load(data["template.propose-prod-charts"])["webhook"]["gitops-promote"]
+    app = application()
+    app["metadata"]["name"] = "cache-dev"
+    del app["status"]["operationState"]["syncResult"]["revision"]
+    app["status"]["operationState"]["syncResult"]["revisions"] = ["1.2.3", "b" * 40, "c" * 40]
+    body = json.loads(gotemplate.render(request["body"], {"app": app}))
+    assert body["inputs"] == {"service": "cache", "environment": "prod", "revision": "c" * 40}

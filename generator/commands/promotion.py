@@ -71,7 +71,7 @@ def body(
     lines = [
         f"Promotes **{service}** to **{env_name}**: `{target.tag}`{pinned} from {source}{replaces}",
         "",
-        *tested(model, source_app, tested_revision),
+        *tested(model, source_app, tested_revision, started_by),
         *enforced(model, env_name, owners, started_by),
         "",
         "For the reviewers:",
@@ -83,16 +83,23 @@ def body(
     return "\n".join(lines) + "\n"
 
 
-def tested(model: Model, source_app: str, revision: str | None) -> list[str]:
-    """An automatic proposal: what sent it, and what the workflow checked (no more)."""
+def tested(
+    model: Model, source_app: str, revision: str | None, started_by: str | None
+) -> list[str]:
+    """A proposal that names a tested revision: who sent it, what Argo CD Notifications
+    would have waited for, and what the workflow could check (no more: GitHub cannot tell
+    that the dispatch came from Argo CD, only which account sent it)."""
     if not revision:
         return []
     branch = model.spec.gitops.branch
+    sender = f"@{started_by}" if started_by else "an unknown account"
     return [
-        f"Proposed automatically for revision `{revision}` of `{branch}`: Argo CD"
-        f" Notifications sends it once `{source_app}` has synced that revision, is Healthy and"
-        " its smoke test (the PostSync hook) passed. `gitopsgen verify-promotion` checked that"
-        f" the revision is on `{branch}` and deployed the tag copied here.",
+        f"Dispatched by {sender} for revision `{revision}` of `{branch}`. Argo CD"
+        f" Notifications sends such a dispatch, with the token of its machine account, once"
+        f" `{source_app}` has synced that revision, is Healthy and its smoke test (the"
+        " PostSync hook) passed; GitHub cannot verify that it did: check that the sender is"
+        f" that account. `gitopsgen verify-promotion` checked that the revision is on"
+        f" `{branch}` and deployed the tag copied here.",
         "",
     ]
 

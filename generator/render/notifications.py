@@ -56,6 +56,11 @@ API_VERSION = "2022-11-28"  # GitHub's REST API version header
 PROMOTE_WORKFLOW_FILE = naming.PROMOTE_WORKFLOW.rsplit("/", 1)[1]
 # What the synced revision is, and so what one dispatch is sent per (triggers.md, oncePer).
 ONCE_PER = "app.status.operationState.syncResult.revision"
+# A multi-source Application (a Helm chart) has no `syncResult.revision`: Argo CD records
+# one revision per source in `revisions` (controller/sync.go). Its smoke test is the third
+# source, the gitops repository's hooks folder (render/helm.py): its revision is the commit.
+CHART_REVISION_INDEX = 2
+CHART_ONCE_PER = f"app.status.operationState.syncResult.revisions[{CHART_REVISION_INDEX}]"
 
 
 @frozen(kw_only=True)
@@ -65,10 +70,15 @@ class Proposal:
     source: str
     target: str
     applications: tuple[str, ...]  # the source's Applications it watches, sorted
+    charts: bool = False  # those are Helm charts' multi-source Applications
 
     @property
     def trigger(self) -> str:
-        return f"propose-{self.target}"
+        return f"propose-{self.target}-charts" if self.charts else f"propose-{self.target}"
+
+    @property
+    def once_per(self) -> str:
+        return CHART_ONCE_PER if self.charts else ONCE_PER
 
     @property
     def description(self) -> str:
@@ -82,7 +92,7 @@ class Proposal:
         return when_condition(self.source, self.applications)
 
     def body(self, branch: str) -> str:
-        return dispatch_body(branch, self.source, self.target)
+        return dispatch_body(branch, self.source, self.target, charts=self.charts)
 
 
 def when_condition(source: str, applications: tuple[str, ...]) -> str:
@@ -96,7 +106,8 @@ def when_condition(source: str, applications: tuple[str, ...]) -> str:
     )
     names = ", ".join(expr_string(name) for name in applications)
     return (
-        f"app.spec.project == {expr_string(source)}"
+        "app.metadata.namespace == 'argocd'"
+        f" and app.spec.project == {expr_string(source)}"
         f" and app.metadata.name in [{names}]"
         " and app.status.operationState != nil"
         " and app.status.operationState.phase == 'Succeeded'"
@@ -112,13 +123,18 @@ def expr_string(text: str) -> str:
     return f"'{text}'"
 
 
-def dispatch_body(branch: str, source: str, target: str) -> str:
+def dispatch_body(branch: str, source: str, target: str, *, charts: bool = False) -> str:
     """The workflow_dispatch request: JSON, with the Application's values put in by Go
     templates that quote them as JSON (`toJson`). The service is the Application's name
     without `-<source>` (naming.application_name)."""
     fixed = json.dumps({"ref": branch}, separators=(",", ":"))[:-1]
     service = f"{{{{ trimSuffix {json.dumps('-' + source)} .app.metadata.name | toJson }}}}"
-    revision = "{{ .app.status.operationState.syncResult.revision | toJson }}"
+    revision = (
+        "{{ index .app.status.operationState.syncResult.revisions"
+        f" {CHART_REVISION_INDEX} | toJson }}}}"
+        if charts
+        else "{{ .app.status.operationState.syncResult.revision | toJson }}"
+    )
     return (
         f'{fixed},"inputs":{{"service":{service},"environment":{json.dumps(target)},'
         f'"revision":{revision}}}}}'
@@ -133,16 +149,22 @@ def proposals(model: Model) -> list[Proposal]:
         source = env.promote_from
         if not env.auto_propose or source is None:
             continue
-        applications = tuple(
-            sorted(
-                naming.application_name(service.name, source)
-                for service in model.services
-                if any(p.env == source and p.smoke_test for p in service.placements)
-                and any(p.env == env.name for p in service.placements)
+        for charts in (False, True):
+            applications = tuple(
+                sorted(
+                    naming.application_name(service.name, source)
+                    for service in model.services
+                    if (service.chart is not None) == charts
+                    and any(p.env == source and p.smoke_test for p in service.placements)
+                    and any(p.env == env.name for p in service.placements)
+                )
             )
-        )
-        if applications:
-            found.append(Proposal(source=source, target=env.name, applications=applications))
+            if applications:
+                found.append(
+                    Proposal(
+                        source=source, target=env.name, applications=applications, charts=charts
+                    )
+                )
     return found
 
 
@@ -158,7 +180,6 @@ def render(model: Model) -> dict[str, str]:
             api_url=API_URL,
             api_version=API_VERSION,
             secret_key=SECRET_KEY,
-            once_per=ONCE_PER,
             dispatch_path=(
                 f"/repos/{model.spec.gitops.repo}/actions/workflows/"
                 f"{PROMOTE_WORKFLOW_FILE}/dispatches"
@@ -170,6 +191,7 @@ def render(model: Model) -> dict[str, str]:
                     "trigger": p.trigger,
                     "description": p.description,
                     "when": p.when,
+                    "once_per": p.once_per,
                     "body": p.body(branch),
                 }
                 for p in found

@@ -15,17 +15,13 @@ capability dropped, seccomp RuntimeDefault) and runs on a read-only root filesys
 from __future__ import annotations
 
 from generator.render.templating import render as render_template
-from generator.smoketest import FILE_NAME, ResolvedSmokeTest, job_name
+from generator.smoketest import FILE_NAME, RESOURCES, ResolvedSmokeTest, job_name
 
 # An unprivileged uid (distroless' `nonroot`): runAsNonRoot alone refuses an image whose USER
 # is root or a name, so the Job names a numeric one.
 SMOKE_TEST_UID = 65532
 COMPONENT = "smoke-test"
-# Small and fixed: a namespace with a ResourceQuota admits only pods that state both.
-SMOKE_TEST_RESOURCES = {
-    "requests": {"cpu": "50m", "memory": "64Mi"},
-    "limits": {"cpu": "500m", "memory": "256Mi"},
-}
+SMOKE_TEST_RESOURCES = RESOURCES
 
 
 def smoke_test_labels(*, service: str, team: str, env: str) -> dict[str, str]:

@@ -1596,31 +1596,60 @@ def limit_range_refusals(
     for name in residents:
         service = spec.services[name]
         overrides = service.envs.get(env_name)
-        if overrides is None or service.chart is not None:
-            continue  # not there, or a Helm chart, whose values set its containers' resources
-        if not overrides.tag or overrides.retired:
+        if overrides is None or not overrides.tag or overrides.retired:
             continue
+        if smoketest.merged(service.smoke_test, overrides.smoke_test) is not None:
+            # its smoke test's Job, whose resources are fixed (render/smoketest.py)
+            yield from _limit_refusals(
+                where,
+                limit_range,
+                who=f"the smoke test of {name!r}",
+                env_name=env_name,
+                requests=smoketest.RESOURCES["requests"],
+                limits=smoketest.RESOURCES["limits"],
+            )
+        if service.chart is not None:
+            continue  # a Helm chart, whose values set its containers' resources
         resolved = layer_resources(env.resources, service.resources, overrides.resources)
-        for bound, key, values, word in (
-            (limit_range.max, "max", resolved.limits, "limit"),
-            (limit_range.min, "min", resolved.requests, "request"),
-        ):
-            for resource in ("cpu", "memory"):
-                edge = getattr(bound, resource) if bound is not None else None
-                text = values.get(resource)
-                if edge is None or text is None or quantity_problem(resource, text):
-                    continue
-                value, edge_value = parse_quantity(text), parse_quantity(edge)
-                if value is None or edge_value is None:
-                    continue
-                if (value > edge_value) if key == "max" else (value < edge_value):
-                    side = "above" if key == "max" else "below"
-                    yield (
-                        (*where, key, resource),
-                        f"service {name!r} runs in {env_name!r} with the {resource} {word}"
-                        f" {text!r}, {side} this {key} {edge!r}: Kubernetes would refuse its"
-                        " pods",
-                    )
+        yield from _limit_refusals(
+            where,
+            limit_range,
+            who=f"service {name!r}",
+            env_name=env_name,
+            requests=resolved.requests,
+            limits=resolved.limits,
+        )
+
+
+def _limit_refusals(
+    where: KeyPath,
+    limit_range: LimitRange,
+    *,
+    who: str,
+    env_name: str,
+    requests: Mapping[str, str],
+    limits: Mapping[str, str],
+) -> Found:
+    """Containers of `who` that the LimitRange refuses: a limit above max, a request below min."""
+    for bound, key, values, word in (
+        (limit_range.max, "max", limits, "limit"),
+        (limit_range.min, "min", requests, "request"),
+    ):
+        for resource in ("cpu", "memory"):
+            edge = getattr(bound, resource) if bound is not None else None
+            text = values.get(resource)
+            if edge is None or text is None or quantity_problem(resource, text):
+                continue
+            value, edge_value = parse_quantity(text), parse_quantity(edge)
+            if value is None or edge_value is None:
+                continue
+            if (value > edge_value) if key == "max" else (value < edge_value):
+                side = "above" if key == "max" else "below"
+                yield (
+                    (*where, key, resource),
+                    f"{who} runs in {env_name!r} with the {resource} {word} {text!r}, {side}"
+                    f" this {key} {edge!r}: Kubernetes would refuse its pods",
+                )
 
 
 def namespace_warnings(spec: Spec) -> Found:
