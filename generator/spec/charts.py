@@ -9,6 +9,7 @@ must be data Helm can read: no TOML dates or times, no NaN or infinity.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -61,9 +62,14 @@ ENV_WORKLOAD_KEYS = ("replicas", "resources", "hpa", "env", "config", "toleratio
 IMAGE_KEYS = ("tag_key", "digest_key", "repository_key")
 
 
+@functools.cache
+def _fields(cls: Any) -> dict[str, Any]:
+    return attrs.fields_dict(cls)
+
+
 def written(instance: Any, key: str) -> bool:
     """Whether a key differs from its default: the model keeps no record of what was typed."""
-    default = attrs.fields_dict(type(instance))[key].default
+    default = _fields(type(instance))[key].default
     factory = getattr(default, "factory", None)  # attrs.Factory(dict), say
     return bool(getattr(instance, key) != (factory() if callable(factory) else default))
 
@@ -77,8 +83,12 @@ def service_problems(name: str, service: Service, string_problem: StringRule) ->
         if service.values:
             yield (*where, "values"), "is read only by a Helm chart service: set chart first"
         for env, overrides in service.envs.items():
-            for key in ("values", "chart_version"):
-                if written(overrides, key):
+            # (plain tests: this runs for every service and environment of the file)
+            for key, value in (
+                ("values", overrides.values),
+                ("chart_version", overrides.chart_version),
+            ):
+                if value:
                     yield (
                         (*where, "envs", env, key),
                         "is read only by a Helm chart service: set chart first",
