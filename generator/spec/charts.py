@@ -63,13 +63,17 @@ IMAGE_KEYS = ("tag_key", "digest_key", "repository_key")
 
 
 @functools.cache
-def _fields(cls: Any) -> dict[str, Any]:
-    return attrs.fields_dict(cls)
+def _fields(name: str) -> dict[str, Any]:
+    """The model class's fields by name (attrs builds the dict anew on every call)."""
+    return attrs.fields_dict(_MODEL_CLASSES[name])
+
+
+_MODEL_CLASSES: dict[str, type] = {"Service": Service, "ServiceEnv": ServiceEnv}
 
 
 def written(instance: Any, key: str) -> bool:
     """Whether a key differs from its default: the model keeps no record of what was typed."""
-    default = _fields(type(instance))[key].default
+    default = _fields(type(instance).__name__)[key].default
     factory = getattr(default, "factory", None)  # attrs.Factory(dict), say
     return bool(getattr(instance, key) != (factory() if callable(factory) else default))
 
