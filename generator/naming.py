@@ -14,6 +14,11 @@ import re
 from attrs import frozen
 
 # Google Cloud identifiers (the rules its consoles state).
+# The path of an image (or any OCI) repository, Docker's reference grammar: lowercase
+# components separated by `.`, `_`, `__` or dashes, joined by `/`.
+IMAGE_PATH = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
 GCP_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 GCP_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
 GCP_MULTI_REGIONS = ("asia", "europe", "us")  # Artifact Registry's multi-region locations

@@ -273,8 +273,9 @@ def _resolve_service(
     image_name = service.image or name
     base_resources = layer_resources(None, service.resources)
     image = f"{image_repository_of(spec, registry, name)}/{image_name}"
+    chart = resolve_chart(service)
     placements = tuple(
-        _place(env, spec.environments[env], service, service.envs[env], image)
+        _place(env, spec.environments[env], service, service.envs[env], image, chart)
         for env in order
         if env in service.envs and service.envs[env].tag and not service.envs[env].retired
     )
@@ -300,7 +301,7 @@ def _resolve_service(
         retired=retired,
         prometheus=spec.platform.prometheus,
         sensitive=frozenset(service.sensitive),
-        chart=resolve_chart(service),
+        chart=chart,
         values=service.values,
     )
 
@@ -356,14 +357,18 @@ def merge_values(below: dict[str, Any], above: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _place(
-    name: str, env: Environment, service: Service, overrides: ServiceEnv, image: str
+def _place(  # noqa: PLR0917 (the layers of one placement)
+    name: str,
+    env: Environment,
+    service: Service,
+    overrides: ServiceEnv,
+    image: str,
+    chart: ResolvedChart | None,
 ) -> Placement:
     replicas = _first_set(overrides.replicas, service.replicas, env.replicas)
     tolerations = _first_set(overrides.tolerations, service.tolerations, env.tolerations)
     env_vars, config = split_env_and_config(service, overrides)
     assert overrides.tag is not None
-    chart = resolve_chart(service)
     values = overrides.values
     if chart is not None:
         values = merge_values(values, image_values(chart, image, overrides.tag, overrides.digest))

@@ -16,8 +16,10 @@ from attrs import frozen
 from generator import tools
 from generator.kustomize import yamlio
 from generator.kustomize.build import BuildError, Built, Kustomizer, Unsupported, clone, split_image
+from generator.render import helm
 from generator.resolve import merge_values
 from generator.review.trees import Tree, input_prefixes
+from generator.smoketest import FILE_NAME as SMOKE_TEST_FILE
 from generator.spec.errors import InputError
 
 Object = dict[str, Any]
@@ -85,7 +87,7 @@ class Side:
 
     def build(self, service: str, env: str, overlay: str) -> list[Built]:
         if f"{overlay}/kustomization.yaml" not in self.tree.blobs:
-            return self.chart_values(service, env, overlay)
+            return self.chart_values(service, env)
         builder = self.builders.setdefault(service, Kustomizer(self.tree.read))
         try:
             return builder.build(overlay, within=input_prefixes(service, env))
@@ -96,19 +98,19 @@ class Side:
                 [f"{self.tree.label}: {overlay}: kustomize would fail: {exc}"]
             ) from exc
 
-    def chart_values(self, service: str, env: str, overlay: str) -> list[Built]:
+    def chart_values(self, service: str, env: str) -> list[Built]:
         """A Helm chart's Application, as far as it can be shown without its chart: the values
         Argo CD passes to Helm (values.yaml, then values-<env>.yaml over it), as one object.
         The chart and its version are the element's `sources` (shown beside it)."""
         merged: dict[str, Any] = {}
-        for path in (f"apps/{service}/base/values.yaml", f"{overlay}/values-{env}.yaml"):
+        for path in (helm.base_values_path(service), helm.env_values_path(service, env)):
             try:
                 layer = next(yamlio.load_all(self.tree.read(path) or "{}"), None)
             except (yaml.YAMLError, yamlio.UnsupportedYaml) as exc:
                 raise InputError([f"{self.tree.label}: {path}: not YAML: {exc}"]) from exc
             merged = merge_values(merged, layer if isinstance(layer, dict) else {})
         values = {"apiVersion": "helm", "kind": "Values", "metadata": {"name": service}}
-        hook = self.tree.read(f"{overlay}/hooks/smoke-test.yaml")  # render/helm.py hooks_path
+        hook = self.tree.read(f"{helm.hooks_path(service, env)}/{SMOKE_TEST_FILE}")
         hooks = [Built(obj=doc) for doc in yamlio.load_all(hook) if doc] if hook else []
         return [Built(obj={**values, "values": merged}), *hooks]
 

@@ -9,7 +9,6 @@ must be data Helm can read: no TOML dates or times, no NaN or infinity.
 from __future__ import annotations
 
 import datetime
-import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from generator import naming
 from generator.resolve import resolve_chart
 from generator.spec.errors import KeyPath
 from generator.spec.model import Chart, Service, ServiceEnv
@@ -38,11 +38,8 @@ _RANGE_MARKS = re.compile(r"[\^~<>=*|, ]|(?:^|\.)[xX](?:\.|$)| - ")
 _CHART_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 _VALUES_KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
-_OCI_PATH = re.compile(
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-)
 _URL_PATH = re.compile(r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*")
-# A Kustomize workload's keys, with the value each has when it is not written.
+# A Kustomize workload's keys: refused on a chart service (where they differ from the default).
 WORKLOAD_KEYS = (
     "port",
     "liveness",
@@ -62,18 +59,9 @@ ENV_WORKLOAD_KEYS = ("replicas", "resources", "hpa", "env", "config", "toleratio
 IMAGE_KEYS = ("tag_key", "digest_key", "repository_key")
 
 
-@functools.cache
-def _fields(name: str) -> dict[str, Any]:
-    """The model class's fields by name (attrs builds the dict anew on every call)."""
-    return attrs.fields_dict(_MODEL_CLASSES[name])
-
-
-_MODEL_CLASSES: dict[str, type] = {"Service": Service, "ServiceEnv": ServiceEnv}
-
-
 def written(instance: Any, key: str) -> bool:
     """Whether a key differs from its default: the model keeps no record of what was typed."""
-    default = _fields(type(instance).__name__)[key].default
+    default = getattr(attrs.fields(type(instance)), key).default
     factory = getattr(default, "factory", None)  # attrs.Factory(dict), say
     return bool(getattr(instance, key) != (factory() if callable(factory) else default))
 
@@ -167,7 +155,9 @@ def repository_problem(url: str) -> str | None:
     """Why Argo CD and Helm could not fetch a chart from `url`, or why they should not."""
     if url.startswith("oci://"):
         host, _, path = url.removeprefix("oci://").partition("/")
-        if not _HOST.fullmatch(host) or (path and not _OCI_PATH.fullmatch(path.rstrip("/"))):
+        if not _HOST.fullmatch(host) or (
+            path and not naming.IMAGE_PATH.fullmatch(path.rstrip("/"))
+        ):
             return (
                 f"{url!r} is not an OCI repository: oci://<registry host>/<path>, lowercase,"
                 " without a tag or digest (the chart's name and version are separate keys)"

@@ -61,9 +61,7 @@ _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "
 _GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _GITHUB_OWNER = re.compile(rf"@{_GITHUB_NAME}(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 _GITHUB_REPO = re.compile(rf"{_GITHUB_NAME}/(?!\.\.?$)[A-Za-z0-9_.-]{{1,100}}")
-_IMAGE_NAME = re.compile(
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-)
+_IMAGE_NAME = naming.IMAGE_PATH
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 DIGEST_ALGORITHM = "sha256"  # what ECR and Artifact Registry report; the OCI spec's default
 DIGEST_HEX_DIGITS = 64
